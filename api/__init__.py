@@ -1,0 +1,1 @@
+"""Interfaces: the `tailgraph` command line and the FastAPI service."""

@@ -1,0 +1,5 @@
+// Text for the encoder: each entity's name and type. $skip, $limit
+MATCH (e:Entity)
+RETURN e.id AS id, e.name AS name, e.type AS type
+ORDER BY id
+SKIP $skip LIMIT $limit

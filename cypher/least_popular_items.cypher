@@ -1,0 +1,6 @@
+// The least interacted-with items, items with none included (the tail). $limit
+MATCH (i:Item)
+OPTIONAL MATCH (i)<-[x:INTERACTED]-(:User)
+RETURN i.id AS item_id, i.title AS title, count(x) AS interactions
+ORDER BY interactions, item_id
+LIMIT $limit

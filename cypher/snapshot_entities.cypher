@@ -1,0 +1,5 @@
+// Snapshot export, one page of entities. $skip, $limit
+MATCH (e:Entity)
+RETURN e.id AS id, e.name AS name, e.type AS type
+ORDER BY id
+SKIP $skip LIMIT $limit

@@ -1,0 +1,5 @@
+// Snapshot export, one page of items with all their properties. $skip, $limit
+MATCH (i:Item)
+RETURN i.id AS id, properties(i) AS props
+ORDER BY id
+SKIP $skip LIMIT $limit

@@ -1,0 +1,5 @@
+// Snapshot export, one page of users with all their properties. $skip, $limit
+MATCH (u:User)
+RETURN u.id AS id, properties(u) AS props
+ORDER BY id
+SKIP $skip LIMIT $limit

