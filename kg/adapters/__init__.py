@@ -1,0 +1,48 @@
+"""Dataset readers: the canonical directory format and adapters for public formats.
+
+`load_dataset(path)` reads a canonical directory (`<table>.csv` / `<table>.parquet`,
+see `kg.dataset`); `load_dataset(path, "recbole")` or `"lastfm-hetrec"` converts
+that format on the fly. Every reader returns a `kg.dataset.Dataset` whose
+`sources` name the input files behind each table (several joined by "; ", the
+main file first), so the importer's errors can point at a file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kg.adapters._io import safe_relation_name
+from kg.adapters.canonical import read_canonical
+from kg.adapters.lastfm import load_lastfm_hetrec
+from kg.adapters.recbole import load_recbole
+from kg.dataset import Dataset
+
+ADAPTERS: dict[str, Callable[..., Dataset]] = {
+    "recbole": load_recbole,
+    "lastfm-hetrec": load_lastfm_hetrec,
+}
+FORMATS: tuple[str, ...] = ("canonical", *ADAPTERS)
+
+
+def load_dataset(src: Path, fmt: str = "canonical", **options: Any) -> Dataset:
+    """Read `src` in format `fmt` ("canonical" or a key of `ADAPTERS`) with adapter `options`."""
+    if fmt == "canonical":
+        if options:
+            raise TypeError(f"the canonical format takes no options; found {sorted(options)}")
+        return read_canonical(Path(src))
+    if fmt not in ADAPTERS:
+        raise ValueError(f"dataset format: expected one of {', '.join(FORMATS)}; found {fmt!r}")
+    return ADAPTERS[fmt](Path(src), **options)
+
+
+__all__ = [
+    "ADAPTERS",
+    "FORMATS",
+    "load_dataset",
+    "load_lastfm_hetrec",
+    "load_recbole",
+    "read_canonical",
+    "safe_relation_name",
+]
