@@ -33,6 +33,9 @@ class GraphSettings(BaseSettings):
     neo4j_user: str = "neo4j"
     neo4j_password: SecretStr = SecretStr("")
     neo4j_database: str | None = Field(default=None, description="Neo4j database; None = default.")
+    neo4j_max_retry_s: float = Field(
+        default=30.0, ge=0, description="How long the driver retries transient errors."
+    )
     batch_size: int = Field(default=5000, ge=1, description="Rows per UNWIND batch on import.")
     query_timeout_s: float = Field(default=120.0, gt=0)
 

@@ -177,10 +177,17 @@ def _falkordb_value(value: Any) -> Any:
 class Neo4jStore(GraphStore):
     backend = "neo4j"
 
-    def __init__(self, uri: str, user: str, password: str, database: str | None) -> None:
+    def __init__(
+        self, uri: str, user: str, password: str, database: str | None, max_retry_s: float = 30.0
+    ) -> None:
         import neo4j
 
-        self._driver = neo4j.GraphDatabase.driver(uri, auth=(user, password))
+        self._driver = neo4j.GraphDatabase.driver(
+            uri,
+            auth=(user, password),
+            max_transaction_retry_time=max_retry_s,
+            connection_timeout=min(max_retry_s, 30.0) or 1.0,
+        )
         self._database = database
 
     def _execute(self, statement: str, params: Mapping[str, Any]) -> list[Row]:
@@ -229,6 +236,7 @@ def open_store(settings: GraphSettings | None = None, *, start: bool = True) -> 
             settings.neo4j_user,
             settings.neo4j_password.get_secret_value(),
             settings.neo4j_database,
+            settings.neo4j_max_retry_s,
         )
     from kg.embedded import EmbeddedServer
 

@@ -1,0 +1,295 @@
+"""The `tailgraph` command line (typer + rich).
+
+Global options `--graph-uri` and `--home` override `TAILGRAPH_GRAPH_URI` and
+`TAILGRAPH_HOME`. Errors a user can fix (bad input files, unknown statement
+names, a stopped server) print one clear message and exit non-zero; they never
+print a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from kg.errors import CypherError, DatasetError, GraphUnavailable, ValidationFailed
+from kg.settings import GraphSettings
+
+app = typer.Typer(
+    help="Tailgraph: knowledge-graph-augmented recommendations for the long tail.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Start, stop and inspect the embedded graph server.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class _State:
+    settings: GraphSettings = GraphSettings()
+
+
+state = _State()
+
+
+@app.callback()
+def main(
+    graph_uri: Annotated[
+        str | None, typer.Option(help="Neo4j URI (neo4j://, bolt://, neo4j+s://); default: embedded.")
+    ] = None,
+    home: Annotated[
+        Path | None, typer.Option(help="Embedded server data directory (TAILGRAPH_HOME).")
+    ] = None,
+) -> None:
+    overrides: dict[str, Any] = {}
+    if graph_uri is not None:
+        overrides["graph_uri"] = graph_uri
+    if home is not None:
+        overrides["home"] = home
+    try:
+        state.settings = GraphSettings(**overrides)
+        _ = state.settings.backend
+    except ValueError as exc:
+        _fail(str(exc))
+
+
+def _fail(message: str, code: int = 1) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the errors a user can fix into a message and an exit code."""
+    try:
+        yield
+    except ValidationFailed as exc:
+        _fail(str(exc), code=2)
+    except DatasetError as exc:
+        _fail(f"{exc}; nothing was written", code=2)
+    except (GraphUnavailable, CypherError, FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+
+
+def open_graph(start: bool = True) -> Any:
+    from kg.store import open_store
+
+    return open_store(state.settings, start=start)
+
+
+def progress_bar() -> Progress:
+    return Progress(
+        TextColumn("{task.description:<40}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=not err_console.is_terminal,
+    )
+
+
+# ---- db --------------------------------------------------------------------------------------
+def _server() -> Any:
+    from kg.embedded import EmbeddedServer
+
+    if state.settings.backend != "falkordb":
+        _fail("`tailgraph db` manages the embedded server; TAILGRAPH_GRAPH_URI points at Neo4j")
+    return EmbeddedServer(state.settings.home)
+
+
+@db_app.command("start")
+def db_start() -> None:
+    """Start the embedded graph server (reused if already running)."""
+    server = _server()
+    with user_errors():
+        started = server.start()
+    status = server.status()
+    verb = "started" if started else "already running"
+    console.print(f"embedded graph server {verb}: pid {status.pid}, socket {status.socket}")
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the embedded graph server; its data stays under TAILGRAPH_HOME."""
+    server = _server()
+    stopped = server.stop()
+    console.print("embedded graph server stopped" if stopped else "embedded graph server not running")
+
+
+@db_app.command("status")
+def db_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Is the embedded server running, and what does the graph hold."""
+    server = _server()
+    status = server.status().as_dict()
+    if status["running"]:
+        from kg.importer import graph_counts
+
+        with open_graph(start=False) as store:
+            status["counts"] = graph_counts(store)
+    if as_json:
+        console.print_json(json.dumps(status))
+        return
+    console.print(f"running: {status['running']}  pid: {status['pid']}  socket: {status['socket']}")
+    for key, value in status.get("counts", {}).items():
+        console.print(f"  {key:<30} {value:>12,}")
+
+
+# ---- data ------------------------------------------------------------------------------------
+def _parse_pairs(pairs: list[str], what: str) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            _fail(f"{what}: expected key=value, found {pair!r}")
+        out[key] = value
+    return out
+
+
+@app.command("sample")
+def sample(
+    out_dir: Annotated[Path, typer.Argument(help="Where to write the canonical files.")],
+    size: Annotated[str, typer.Option(help="tiny | small | default")] = "small",
+    seed: Annotated[int, typer.Option()] = 0,
+    fmt: Annotated[str, typer.Option("--format", help="csv | parquet")] = "csv",
+) -> None:
+    """Write the built-in synthetic dataset (canonical format)."""
+    from kg.sample import write_sample
+
+    with user_errors():
+        paths = write_sample(out_dir, size=size, seed=seed, fmt=fmt)
+    for path in paths:
+        console.print(f"wrote {path}")
+
+
+@app.command("import")
+def import_(
+    source: Annotated[Path, typer.Argument(help="Dataset directory.")],
+    fmt: Annotated[
+        str, typer.Option("--format", help="canonical | recbole | lastfm-hetrec")
+    ] = "canonical",
+    option: Annotated[
+        list[str] | None,
+        typer.Option("--option", "-o", help="Adapter option key=value (e.g. kg=both)."),
+    ] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Rows per UNWIND batch.")] = None,
+) -> None:
+    """Validate a dataset, then load it into the graph (idempotent, resumable)."""
+    from kg.adapters import load_dataset
+    from kg.importer import prepare, write
+
+    options = _parse_pairs(option or [], "--option")
+    with user_errors():
+        dataset = load_dataset(source, fmt, **options)
+        with open_graph() as store:
+            prepared = prepare(dataset, store)
+            total = sum(prepared.counts().values())
+            with progress_bar() as bar:
+                task = bar.add_task("importing", total=total)
+
+                def hook(phase: str, n: int, _total: int) -> None:
+                    bar.update(task, advance=n, description=phase)
+
+                summary = write(
+                    prepared,
+                    store,
+                    state.settings.home / "imports",
+                    batch_size or state.settings.batch_size,
+                    hook,
+                )
+    table = Table(title=f"import of {source} ({summary.seconds:.1f} s)")
+    table.add_column("rows in dataset")
+    table.add_column("count", justify="right")
+    for key, value in summary.rows.items():
+        table.add_row(key, f"{value:,}")
+    console.print(table)
+    if summary.resumed_batches:
+        console.print(f"resumed: {summary.resumed_batches} batch(es) were already written")
+    _print_counts(summary.graph_counts)
+
+
+def _print_counts(counts: dict[str, int]) -> None:
+    table = Table(title="graph now holds")
+    table.add_column("label / type")
+    table.add_column("count", justify="right")
+    for key, value in counts.items():
+        table.add_row(key, f"{value:,}")
+    console.print(table)
+
+
+@app.command("snapshot")
+def snapshot(
+    out_dir: Annotated[Path, typer.Argument(help="Directory for the snapshot tables.")],
+) -> None:
+    """Export the graph to Parquet tables + id maps (the input of training)."""
+    from kg.snapshot import take_snapshot
+
+    with user_errors(), open_graph() as store:
+        snap = take_snapshot(store)
+    snap.save(out_dir)
+    console.print(
+        f"snapshot: {snap.num_users:,} users, {snap.num_items:,} items, "
+        f"{snap.num_entities:,} entities, {len(snap.interactions):,} interactions, "
+        f"{len(snap.kg_edges):,} KG edges -> {out_dir}"
+    )
+
+
+# ---- cypher ----------------------------------------------------------------------------------
+def _param_value(raw: str) -> Any:
+    """`--param k=v`: JSON when it parses (numbers, lists, null), else the string."""
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
+
+
+@app.command("cypher")
+def cypher(
+    name_or_file: Annotated[
+        str | None, typer.Argument(help="Statement name in cypher/ or a .cypher file.")
+    ] = None,
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="Parameter key=value (JSON values).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print rows as JSON.")] = False,
+    list_: Annotated[bool, typer.Option("--list", help="List the named statements.")] = False,
+) -> None:
+    """Run a Cypher statement with parameters and print a table (or JSON)."""
+    from kg.cypher_files import available_statements, describe
+
+    if list_ or name_or_file is None:
+        for name in available_statements():
+            console.print(f"[bold]{name}[/]  {describe(name)}", highlight=False)
+        return
+    params = {k: _param_value(v) for k, v in _parse_pairs(param or [], "--param").items()}
+    with user_errors(), open_graph() as store:
+        rows = store.run_named(name_or_file, params)
+    if as_json:
+        sys.stdout.write(json.dumps(rows, default=str, ensure_ascii=False) + "\n")
+        return
+    table = Table(title=f"{name_or_file} ({len(rows)} rows)")
+    columns = list(rows[0]) if rows else []
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(_cell(row[c]) for c in columns))
+    console.print(table)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, dict | list):
+        return json.dumps(value, default=str, ensure_ascii=False)
+    return "" if value is None else str(value)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
