@@ -64,7 +64,8 @@ def main(
 
 
 def _fail(message: str, code: int = 1) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    # Plain text, never wrapped: users grep and copy these messages.
+    typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
 
 
@@ -77,7 +78,7 @@ def user_errors() -> Iterator[None]:
         _fail(str(exc), code=2)
     except DatasetError as exc:
         _fail(f"{exc}; nothing was written", code=2)
-    except (GraphUnavailable, CypherError, FileNotFoundError, ValueError) as exc:
+    except (GraphUnavailable, CypherError, FileNotFoundError, ValueError, TypeError) as exc:
         _fail(str(exc))
 
 
@@ -187,7 +188,7 @@ def import_(
     from kg.adapters import load_dataset
     from kg.importer import prepare, write
 
-    options = _parse_pairs(option or [], "--option")
+    options = {k: _param_value(v) for k, v in _parse_pairs(option or [], "--option").items()}
     with user_errors():
         dataset = load_dataset(source, fmt, **options)
         with open_graph() as store:

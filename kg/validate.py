@@ -127,10 +127,27 @@ def _python_value(value: Any) -> Any:
     return value
 
 
+def _attribute_column(column: pd.Series) -> pd.Series:
+    """Text attribute cells as numbers when every non-empty cell is one (ints stay ints);
+    empty text means "no value"."""
+    if not (pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column)):
+        return column
+    text = column.astype("string").str.strip()
+    empty = text.isna() | (text == "")
+    numbers = pd.to_numeric(text.mask(empty), errors="coerce")
+    # Codes with leading zeros (zip codes, "007") are text, not numbers.
+    leading_zero = text[~empty].str.match(r"^[+-]?0\d").any()
+    if empty.all() or leading_zero or numbers[~empty].isna().any():
+        return text.mask(empty).astype(object)
+    whole = numbers[~empty] == numbers[~empty].round()
+    return numbers.astype("Int64") if whole.all() else numbers
+
+
 def _attr_maps(df: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
     if not columns:
         return [{} for _ in range(len(df))]
-    values = df[columns].astype(object).to_numpy()
+    coerced = pd.DataFrame({c: _attribute_column(df[c]) for c in columns})
+    values = coerced.astype(object).to_numpy()
     maps = []
     for row in values:
         attrs = {}
