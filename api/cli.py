@@ -28,7 +28,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-db_app = typer.Typer(help="Start, stop and inspect the embedded graph server.", no_args_is_help=True)
+db_app = typer.Typer(
+    help="Start, stop and inspect the embedded graph server.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 
 console = Console()
@@ -45,7 +47,8 @@ state = _State()
 @app.callback()
 def main(
     graph_uri: Annotated[
-        str | None, typer.Option(help="Neo4j URI (neo4j://, bolt://, neo4j+s://); default: embedded.")
+        str | None,
+        typer.Option(help="Neo4j URI (neo4j://, bolt://, neo4j+s://); default: embedded."),
     ] = None,
     home: Annotated[
         Path | None, typer.Option(help="Embedded server data directory (TAILGRAPH_HOME).")
@@ -124,7 +127,9 @@ def db_stop() -> None:
     """Stop the embedded graph server; its data stays under TAILGRAPH_HOME."""
     server = _server()
     stopped = server.stop()
-    console.print("embedded graph server stopped" if stopped else "embedded graph server not running")
+    console.print(
+        "embedded graph server stopped" if stopped else "embedded graph server not running"
+    )
 
 
 @db_app.command("status")

@@ -17,7 +17,9 @@ import os
 import re
 from pathlib import Path
 
-CYPHER_DIR = Path(os.environ.get("TAILGRAPH_CYPHER_DIR", Path(__file__).resolve().parents[1] / "cypher"))
+CYPHER_DIR = Path(
+    os.environ.get("TAILGRAPH_CYPHER_DIR", Path(__file__).resolve().parents[1] / "cypher")
+)
 
 # Relationship types and labels are not parameters in Cypher. Import statements
 # carry these placeholder identifiers (valid Cypher, so the lint parses them), and

@@ -306,8 +306,7 @@ class _Validator:
             attr_cols = [c for c in df.columns if c not in FIXED_COLUMNS["users"]]
             user_ids = set(ids) - {""}
             prepared.users = [
-                {"id": i, "attrs": a}
-                for i, a in zip(ids, _attr_maps(df, attr_cols), strict=True)
+                {"id": i, "attrs": a} for i, a in zip(ids, _attr_maps(df, attr_cols), strict=True)
             ]
 
         if ok.get("triples"):

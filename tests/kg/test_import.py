@@ -24,7 +24,9 @@ ITEMS = "item_id,title,description,year\n1,Alpha,First item,1990\n2,Beta,,1995\n
 ENTITIES = "entity_id,name,type\ng1,Drama,genre\ng2,Comedy,genre\np1,Ann Lee,person\n"
 TRIPLES = "head,relation,tail\n1,HAS_GENRE,g1\n2,HAS_GENRE,g2\n3,DIRECTED_BY,p1\ng1,RELATED_TO,g2\n"
 USERS = "user_id,age\nu1,31\nu2,45\n"
-INTERACTIONS = "user_id,item_id,timestamp,rating\nu1,1,100,4\nu1,2,200,5\nu2,3,2021-03-04T05:06:07Z,3\n"
+INTERACTIONS = (
+    "user_id,item_id,timestamp,rating\nu1,1,100,4\nu1,2,200,5\nu2,3,2021-03-04T05:06:07Z,3\n"
+)
 GOOD = {
     "items.csv": ITEMS, "entities.csv": ENTITIES, "triples.csv": TRIPLES,
     "users.csv": USERS, "interactions.csv": INTERACTIONS,

@@ -13,7 +13,10 @@ def test_run_returns_plain_dicts_with_parameters(store: GraphStore) -> None:
     store.run("CREATE (:Item {id: $id, title: $title})", {"id": "i1", "title": 'say "hi"\nthere'})
     rows = store.run("MATCH (i:Item {id: $id}) RETURN i.title AS title, i", {"id": "i1"})
     assert rows == [
-        {"title": 'say "hi"\nthere', "i": {"id": "i1", "title": 'say "hi"\nthere', "_labels": ["Item"]}}
+        {
+            "title": 'say "hi"\nthere',
+            "i": {"id": "i1", "title": 'say "hi"\nthere', "_labels": ["Item"]},
+        }
     ]
 
 
@@ -21,7 +24,10 @@ def test_run_batches_writes_every_row_and_reports_each_batch(store: GraphStore) 
     rows = [{"id": str(i)} for i in range(1234)]
     seen: list[tuple[int, int]] = []
     written = store.run_batches(
-        "UNWIND $rows AS row CREATE (:Item {id: row.id})", rows, 500, lambda b, n: seen.append((b, n))
+        "UNWIND $rows AS row CREATE (:Item {id: row.id})",
+        rows,
+        500,
+        lambda b, n: seen.append((b, n)),
     )
     assert written == 1234
     assert seen == [(0, 500), (1, 500), (2, 234)]
