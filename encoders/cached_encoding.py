@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -173,9 +173,14 @@ def encode_with_cache(
     ``cache_dir`` defaults to ``settings.cache_dir``. ``template_version`` is the version of
     the templates that built ``texts`` (:data:`encoders.templates.TEMPLATE_VERSION`).
     """
+    started = time.perf_counter()
     text_encoder = encoder if isinstance(encoder, TextEncoder) else TextEncoder(encoder)
     cached = CachedEncoder(text_encoder, cache_dir, template_version=template_version)
-    return cached.encode(keys, texts, show_progress=show_progress)
+    embeddings, stats = cached.encode(keys, texts, show_progress=show_progress)
+    # Report the whole call, including the model fingerprint check done by CachedEncoder().
+    seconds = time.perf_counter() - started
+    texts_per_s = stats.total / seconds if seconds > 0 else float("inf")
+    return EncodeResult(embeddings, replace(stats, seconds=seconds, texts_per_s=texts_per_s))
 
 
 def _check_inputs(keys: Sequence[str], texts: Sequence[str]) -> None:

