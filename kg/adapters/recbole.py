@@ -52,6 +52,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from kg.adapters._io import joined_sources, read_delimited, read_text, relation_names
@@ -333,10 +334,12 @@ def freebase_types(
     triples: pd.DataFrame, item_ids: set[str], original: dict[str, str]
 ) -> pd.Series:
     """entity id -> Freebase type derived from the relations it heads (or mirrors)."""
-    freebase_name = triples["relation"].map(original)
-    schema_type = (
-        freebase_name.where(freebase_name.str.count(r"\.") >= 2).str.rsplit(".", n=1).str[0]
-    )
+    # Freebase property "domain.type.property" -> its subject type "domain.type".
+    head_type = {
+        safe: raw.rsplit(".", 1)[0] if raw.count(".") >= 2 else None
+        for safe, raw in original.items()
+    }
+    schema_type = triples["relation"].map(head_type)
     roles = [pd.DataFrame({"entity": triples["head"], "type": schema_type})]
 
     # Inverse relations: pairs (r1, r2) whose triples appear reversed in each other.
@@ -344,15 +347,14 @@ def freebase_types(
     backward = forward.rename(columns={"head": "tail", "tail": "head", "relation": "inverse"})
     mirrored = forward.merge(backward, on=["head", "tail"])
     pair_counts = mirrored.groupby(["relation", "inverse"]).size().rename("pairs").reset_index()
-    sizes = triples["relation"].value_counts()
-    smaller = pd.concat(
-        [pair_counts["relation"].map(sizes), pair_counts["inverse"].map(sizes)], axis=1
-    ).min(axis=1)
-    inverses = pair_counts[pair_counts["pairs"] >= MIRROR_SHARE * smaller]
+    sizes = triples["relation"].value_counts().to_dict()
+    smaller = [
+        min(sizes[r1], sizes[r2])
+        for r1, r2 in zip(pair_counts["relation"], pair_counts["inverse"], strict=True)
+    ]
+    inverses = pair_counts[pair_counts["pairs"].to_numpy() >= MIRROR_SHARE * np.array(smaller)]
     inverses = inverses.sort_values("pairs", ascending=False).drop_duplicates("relation")
-    type_of_relation_head = pd.Series(schema_type.to_numpy(), index=triples["relation"])
-    type_of_relation_head = type_of_relation_head[~type_of_relation_head.index.duplicated()]
-    tail_type = inverses.set_index("relation")["inverse"].map(type_of_relation_head)
+    tail_type = inverses.set_index("relation")["inverse"].map(head_type)
     tails = pd.DataFrame({"entity": triples["tail"], "type": triples["relation"].map(tail_type)})
     roles.append(tails)
 
