@@ -39,7 +39,7 @@ How it is built (the generative story, so tests can check its consequences):
 
 Measured on `small`, seed 0 (last 20 % of each user held out): top 20 % of items
 take 59 % of interactions, 73 % of items are below the mean count, 4.5 % have
-none; Recall@20 of most-popular is 0.34, of a KG genre/theme/author profile alone
+none; Recall@20 of most-popular is 0.34, of a profile over the linked entities alone
 0.33, of that profile times log-popularity 0.40.
 """
 
