@@ -7,6 +7,10 @@ How cells are read, so nothing is silently coerced:
 
 * CSV must be UTF-8 (a BOM is allowed). Undecodable bytes raise a `DatasetError`
   with the file and line.
+* Rows are file lines: a blank line inside the file is kept as a row of empty
+  cells (the importer then names its line) instead of being skipped, which
+  would shift every later row number. (A quoted cell spanning several lines
+  still shifts the numbering after it; pandas does not report line spans.)
 * CSV cells are read verbatim as strings: `NA`, `null` or `None` stay text (an id
   or a band name, not a missing value) and an empty cell is the empty string.
 * The columns with a numeric meaning (`rating`/`weight` on interactions, `weight`
@@ -83,9 +87,17 @@ def read_csv_table(path: Path, table: str) -> pd.DataFrame:
     if not text.strip():
         raise DatasetError(str(path), None, None, "a header row", "an empty file")
     check_header(path, text)
+    # Blank lines inside the file stay rows (so row n is still line n + 1 and the importer
+    # reports them as empty); blank lines at the very end are only trailing whitespace.
+    text = text.rstrip("\n") + "\n"
     try:
         df = pd.read_csv(
-            io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False, engine="c"
+            io.StringIO(text),
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=False,
+            engine="c",
         )
     except pd.errors.ParserError as err:
         raise parser_error(path, err) from None

@@ -362,6 +362,13 @@ def test_canonical_bom_and_crlf(tmp_path: Path) -> None:
     assert items["title"].tolist() == ["Élan"]
 
 
+def test_blank_lines_keep_row_numbers(tmp_path: Path) -> None:
+    (tmp_path / "items.csv").write_text("item_id,title\n1,A\n\n3,C\n\n\n", encoding="utf-8")
+    items = load_dataset(tmp_path).items
+    # The blank line 3 stays a row (the importer reports it); trailing blank lines are dropped.
+    assert items["item_id"].tolist() == ["1", "", "3"]
+
+
 def test_non_utf8_names_file_and_line(tmp_path: Path) -> None:
     good = "item_id,title\n" + "".join(f"{i},Title {i}\n" for i in range(1, 16))
     (tmp_path / "items.csv").write_bytes(good.encode() + "16,Caf\xe9 latin-1\n".encode("latin-1"))
