@@ -43,7 +43,7 @@ Layout (`/work/shared/data/lastfm_hetrec_kg`, see its SOURCE.md):
   artist id -> index. Checked on the data: through the map the artist's name
   (compared as lower-case letters and digits, so "Guns N Roses" matches
   "Guns N' Roses") is in the first 300 characters of 2,811 of the 2,813 texts;
-  read as artist ids, of 28.
+  with the keys read as artist ids, in only 28.
   The adapter repeats that check and refuses the file if names do not match.
 
 Encodings: every file is decoded as strict UTF-8 (`read_text`), CRLF endings
