@@ -1,0 +1,187 @@
+"""Tensors the models train on, built once from a graph snapshot, a split and text embeddings.
+
+Node spaces: users `0..U-1`, items `0..I-1`, entities `0..E-1` (snapshot row order).
+The knowledge graph is used as one homogeneous graph over `I + E` nodes (items
+first, then entities) with a relation id per edge; every triple appears in both
+directions, the reverse with its own relation id (`<REL>__rev`), so information
+flows entity → item and item → entity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+
+from encoders import build_item_text, entity_text
+from gnn.split import Split
+from kg.snapshot import GraphSnapshot
+
+HISTORY_LENGTH = 20
+
+
+@dataclass
+class TrainData:
+    num_users: int
+    num_items: int
+    num_entities: int
+    train_user: torch.Tensor  # [T] long
+    train_item: torch.Tensor  # [T] long
+    item_text: torch.Tensor  # [I, d] float, unit rows (zero rows for items without text)
+    entity_text: torch.Tensor  # [E, d]
+    kg_edge_index: torch.Tensor  # [2, 2K] over I + E nodes
+    kg_edge_type: torch.Tensor  # [2K]
+    relation_names: list[str]
+    item_count: torch.Tensor  # [I] training interactions per item
+    history: torch.Tensor  # [U, L] most recent training items, -1 = padding
+    user_attr: torch.Tensor  # [U, A] category codes, 0 = missing
+    user_attr_sizes: list[int]
+    cold_items: torch.Tensor  # [C] long
+    warm_mask: torch.Tensor  # [I] bool: item may be recommended in the warm evaluation
+    # Evaluation sets: per user, item lists (CSR-like: pointer + items).
+    seen: dict[str, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
+    relevant: dict[str, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
+
+    @property
+    def num_relations(self) -> int:
+        return len(self.relation_names)
+
+    def train_edge_index(self) -> torch.Tensor:
+        """User–item bipartite graph over U + I nodes, both directions (for LightGCN)."""
+        u = self.train_user
+        i = self.train_item + self.num_users
+        return torch.cat([torch.stack([u, i]), torch.stack([i, u])], dim=1)
+
+
+def _csr(users: np.ndarray, items: np.ndarray, num_users: int) -> tuple[torch.Tensor, torch.Tensor]:
+    order = np.lexsort((items, users))
+    counts = np.bincount(users, minlength=num_users)
+    pointer = np.concatenate([[0], np.cumsum(counts)])
+    return torch.from_numpy(pointer).long(), torch.from_numpy(items[order]).long()
+
+
+def item_texts(snapshot: GraphSnapshot, variant: str = "full") -> list[str]:
+    """The encoder's item text for every item (template in `encoders.templates`)."""
+    items = snapshot.items
+    attr_columns = [c for c in items.columns if c not in ("id", "title", "description")]
+    related: list[list[tuple[str, str]]] = [[] for _ in range(len(items))]
+    if variant == "full" and len(snapshot.kg_edges):
+        names = {
+            "entity": snapshot.entities["name"].fillna("").astype(str).to_numpy(),
+            "item": items["title"].fillna("").astype(str).to_numpy(),
+        }
+        out = snapshot.kg_edges[snapshot.kg_edges["head_type"] == "item"]
+        for head, relation, tail_type, tail in out[
+            ["head", "relation", "tail_type", "tail"]
+        ].itertuples(index=False):
+            related[head].append((relation, names[tail_type][tail]))
+    records = items[attr_columns].to_dict("records") if attr_columns else [{}] * len(items)
+    return [
+        build_item_text(variant, title, description, attrs, rel)  # type: ignore[arg-type]
+        for title, description, attrs, rel in zip(
+            items["title"], items["description"], records, related, strict=True
+        )
+    ]
+
+
+def entity_texts(snapshot: GraphSnapshot) -> list[str]:
+    return [
+        entity_text(name, type_)
+        for name, type_ in zip(snapshot.entities["name"], snapshot.entities["type"], strict=True)
+    ]
+
+
+def kg_graph(snapshot: GraphSnapshot) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    edges = snapshot.kg_edges
+    if edges.empty:
+        return torch.zeros(2, 0, dtype=torch.long), torch.zeros(0, dtype=torch.long), []
+    offset = {"item": 0, "entity": snapshot.num_items}
+    head = edges["head"].to_numpy() + edges["head_type"].map(offset).to_numpy()
+    tail = edges["tail"].to_numpy() + edges["tail_type"].map(offset).to_numpy()
+    relations = sorted(edges["relation"].unique())
+    rel_id = {r: k for k, r in enumerate(relations)}
+    forward = edges["relation"].map(rel_id).to_numpy()
+    edge_index = np.concatenate([np.stack([head, tail]), np.stack([tail, head])], axis=1)
+    edge_type = np.concatenate([forward, forward + len(relations)])
+    names = relations + [f"{r}__rev" for r in relations]
+    return torch.from_numpy(edge_index).long(), torch.from_numpy(edge_type).long(), names
+
+
+def user_attributes(users: pd.DataFrame) -> tuple[torch.Tensor, list[str], list[int]]:
+    """Categorical codes per attribute column (numbers binned into quantiles); 0 = missing."""
+    columns = [c for c in users.columns if c != "id"]
+    codes, sizes, kept = [], [], []
+    for column in columns:
+        values = users[column]
+        if pd.api.types.is_numeric_dtype(values) and values.nunique() > 12:
+            values = pd.qcut(values, q=8, duplicates="drop").astype(str)
+        cat = pd.Categorical(values.astype("string").fillna("<NA>"))
+        if len(cat.categories) < 2 or len(cat.categories) > 0.5 * len(users):
+            continue  # constant or id-like (e.g. zip codes): no signal to share
+        codes.append(cat.codes.astype(np.int64) + 1)
+        sizes.append(len(cat.categories) + 1)
+        kept.append(column)
+    if not codes:
+        return torch.zeros(len(users), 0, dtype=torch.long), [], []
+    return torch.from_numpy(np.stack(codes, axis=1)), kept, sizes
+
+
+def recent_history(
+    users: np.ndarray, items: np.ndarray, ts: np.ndarray, num_users: int, length: int
+) -> torch.Tensor:
+    """The `length` most recent items per user (by timestamp, else input order), -1 padded."""
+    order = np.lexsort((np.arange(len(users)), np.nan_to_num(ts, nan=0.0), users))
+    history = np.full((num_users, length), -1, dtype=np.int64)
+    users_sorted, items_sorted = users[order], items[order]
+    ends = np.searchsorted(users_sorted, np.arange(num_users), side="right")
+    starts = np.concatenate([[0], ends[:-1]])
+    for u in range(num_users):
+        recent = items_sorted[max(starts[u], ends[u] - length) : ends[u]][::-1]
+        history[u, : len(recent)] = recent
+    return torch.from_numpy(history)
+
+
+def build_train_data(
+    snapshot: GraphSnapshot,
+    split: Split,
+    item_text: torch.Tensor,
+    entity_text: torch.Tensor,
+) -> TrainData:
+    x = snapshot.interactions
+    users = x["user"].to_numpy()
+    items = x["item"].to_numpy()
+    ts = x["ts"].to_numpy(dtype=float)
+    tr = split.train
+    num_users, num_items = snapshot.num_users, snapshot.num_items
+    kg_index, kg_type, relation_names = kg_graph(snapshot)
+    attr, _, attr_sizes = user_attributes(snapshot.users)
+    warm = torch.ones(num_items, dtype=torch.bool)
+    warm[torch.from_numpy(split.cold_items).long()] = False
+
+    data = TrainData(
+        num_users=num_users,
+        num_items=num_items,
+        num_entities=snapshot.num_entities,
+        train_user=torch.from_numpy(users[tr]).long(),
+        train_item=torch.from_numpy(items[tr]).long(),
+        item_text=item_text.float(),
+        entity_text=entity_text.float(),
+        kg_edge_index=kg_index,
+        kg_edge_type=kg_type,
+        relation_names=relation_names,
+        item_count=torch.from_numpy(np.bincount(items[tr], minlength=num_items)).float(),
+        history=recent_history(users[tr], items[tr], ts[tr], num_users, HISTORY_LENGTH),
+        user_attr=attr,
+        user_attr_sizes=attr_sizes,
+        cold_items=torch.from_numpy(split.cold_items).long(),
+        warm_mask=warm,
+    )
+    data.seen["valid"] = _csr(users[tr], items[tr], num_users)
+    both = np.concatenate([tr, split.valid])
+    data.seen["test"] = _csr(users[both], items[both], num_users)
+    data.seen["cold"] = _csr(np.array([], int), np.array([], int), num_users)
+    for name, rows in (("valid", split.valid), ("test", split.test), ("cold", split.cold_test)):
+        data.relevant[name] = _csr(users[rows], items[rows], num_users)
+    return data

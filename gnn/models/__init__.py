@@ -1,0 +1,1 @@
+"""Recommenders: ours (`TailgraphModel`) and every baseline, behind one small interface."""

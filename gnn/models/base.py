@@ -1,0 +1,53 @@
+"""The interface every recommender in the harness implements.
+
+`score(users)` returns full-catalogue scores [B, I]; trainable models also
+implement `loss(users, pos_items, neg_items)` and are fitted by `gnn.train.fit`.
+`refresh()` recomputes cached full-graph propagation after training, so scoring
+many user batches does not re-run the GNN per batch.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from gnn.data import TrainData
+
+
+def bpr_loss(pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
+    """Bayesian personalised ranking: −mean log σ(s⁺ − s⁻) (Rendle et al., 2009)."""
+    return -torch.nn.functional.logsigmoid(pos - neg).mean()
+
+
+def sampled_softmax_loss(
+    pos: torch.Tensor, neg: torch.Tensor, temperature: float
+) -> torch.Tensor:
+    """−mean log( e^{s⁺/τ} / (e^{s⁺/τ} + Σ_j e^{s⁻_j/τ}) ) with uniformly sampled negatives.
+
+    pos: [B], neg: [B, N]. Uniform negatives make this an unbiased-in-expectation
+    surrogate of the full softmax over the catalogue (no popularity-sampling bias).
+    """
+    logits = torch.cat([pos.unsqueeze(1), neg], dim=1) / temperature
+    return -torch.log_softmax(logits, dim=1)[:, 0].mean()
+
+
+class Recommender(nn.Module):
+    name: str = "recommender"
+    trainable: bool = True
+
+    def __init__(self, data: TrainData) -> None:
+        super().__init__()
+        self.data = data
+
+    def loss(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def score(self, users: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def refresh(self) -> None:
+        """Recompute cached embeddings (called after training and before scoring)."""
+
+    def tune(self, validate: object) -> dict[str, float]:
+        """Post-training tuning on validation (e.g. a blend weight); returns chosen values."""
+        return {}

@@ -1,0 +1,56 @@
+"""LightGCN (He et al., SIGIR 2020), ID embeddings only, via PyG's `LightGCN`/`LGConv`.
+
+E^{(k+1)} = D^{-1/2} A D^{-1/2} E^{(k)} over the user–item training graph,
+final embedding E = Σ_k α_k E^{(k)} with α_k = 1/(K+1); s(u, i) = ⟨e_u, e_i⟩;
+BPR loss with L2 on the layer-0 embeddings of the batch.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch_geometric.nn.models import LightGCN as PygLightGCN
+
+from gnn.data import TrainData
+from gnn.models.base import Recommender, bpr_loss
+
+
+class LightGCN(Recommender):
+    name = "lightgcn"
+
+    def __init__(self, data: TrainData, dim: int = 64, layers: int = 3, l2: float = 1e-4) -> None:
+        super().__init__(data)
+        self.model = PygLightGCN(data.num_users + data.num_items, dim, layers)
+        self.edge_index = data.train_edge_index()
+        self.l2 = l2
+        self._cache: torch.Tensor | None = None
+
+    def embeddings(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Propagated (users [U, d], items [I, d])."""
+        out = self.model.get_embedding(self.edge_index)
+        return out[: self.data.num_users], out[self.data.num_users :]
+
+    def loss(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
+        user_emb, item_emb = self.embeddings()
+        u, p, n = user_emb[users], item_emb[pos], item_emb[neg[:, 0]]
+        base = self.model.embedding.weight
+        offset = self.data.num_users
+        reg = (
+            base[users].pow(2).sum() + base[pos + offset].pow(2).sum()
+            + base[neg[:, 0] + offset].pow(2).sum()
+        ) / (2 * len(users))  # fmt: skip
+        return bpr_loss((u * p).sum(1), (u * n).sum(1)) + self.l2 * reg
+
+    def refresh(self) -> None:
+        with torch.no_grad():
+            users, items = self.embeddings()
+            self._cache = torch.cat([users, items])
+
+    def cached(self) -> tuple[torch.Tensor, torch.Tensor]:
+        if self._cache is None:
+            self.refresh()
+        assert self._cache is not None
+        return self._cache[: self.data.num_users], self._cache[self.data.num_users :]
+
+    def score(self, users: torch.Tensor) -> torch.Tensor:
+        user_emb, item_emb = self.cached()
+        return user_emb[users] @ item_emb.T

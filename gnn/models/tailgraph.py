@@ -1,0 +1,203 @@
+"""Tailgraph: KG-propagated text embeddings fused with collaborative filtering.
+
+Towers (d = embedding size, I items, U users):
+
+- content  c_i = ContentTower(t, KG)_i        (frozen LM text → R-GCN over the item–entity KG)
+- CF       (f_u, f_i) = LightGCN(user–item training graph)  (He et al. 2020, PyG `LightGCN`)
+- fusion   g_i = σ(a · log(1 + n_i) + b),     n_i = training interactions of item i
+           z_i = g_i · 1[n_i > 0] · f_i + (1 − g_i) · c_i
+  so a cold item (n_i = 0) is represented by its content alone, a popular one mostly by CF.
+- user     p_u = f_u + Σ_a A_a[x_{u,a}] + W_h Σ_{j ∈ H_u} α_j z_j,
+           α = softmax_j(⟨f_u + q, z_j⟩ / √d) over the L most recent items H_u
+  (attention-pooled short-term interest: a new interaction changes p_u with no retraining).
+- score    s(u, i) = ⟨p_u, z_i⟩ (− λ · log(1 + n_i) at serving time: the tail-boost knob).
+
+Loss: sampled softmax over uniformly drawn negatives (temperature τ) or BPR, plus
+    λ_align · mean_i (1 − cos(c_i, sg(f_i)))  over warm positives,
+which pulls the content tower toward the CF tower so cold items inherit CF
+structure, plus L2 on the batch's ID embeddings. During training a random
+`cold_dropout` share of items is treated as cold in each step (n_i := 0, CF part
+dropped), so the gate and the content tower learn the cold regime they serve
+(DropoutNet, Volkovs et al. 2017).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+from torch_geometric.nn.models import LightGCN as PygLightGCN
+
+from gnn.data import TrainData
+from gnn.models.base import Recommender, bpr_loss, sampled_softmax_loss
+from gnn.models.content_tower import ContentTower
+
+
+@dataclass
+class TailgraphConfig:
+    dim: int = 64
+    cf_layers: int = 3
+    kg_layers: int = 2
+    num_bases: int = 8
+    use_text: bool = True
+    use_kg: bool = True
+    use_history: bool = True
+    use_attributes: bool = True
+    loss: str = "softmax"  # "softmax" | "bpr"
+    temperature: float = 0.2
+    num_negatives: int = 64
+    align_weight: float = 0.1
+    cold_dropout: float = 0.2
+    l2: float = 1e-4
+    dropout: float = 0.1
+
+
+class TailgraphModel(Recommender):
+    name = "tailgraph"
+
+    def __init__(self, data: TrainData, config: TailgraphConfig | None = None) -> None:
+        super().__init__(data)
+        self.config = cfg = config or TailgraphConfig()
+        self.num_negatives = cfg.num_negatives if cfg.loss == "softmax" else 1
+        self.cf = PygLightGCN(data.num_users + data.num_items, cfg.dim, cfg.cf_layers)
+        self.edge_index = data.train_edge_index()
+        self.content: ContentTower | None = None
+        if cfg.use_text or cfg.use_kg:
+            self.content = ContentTower(
+                data.item_text.shape[1], cfg.dim, data.num_entities, data.num_relations,
+                layers=cfg.kg_layers, num_bases=cfg.num_bases, use_kg=cfg.use_kg,
+                dropout=cfg.dropout,
+            )  # fmt: skip
+        # Without text the content tower sees zeros: only the KG structure (entity IDs) speaks.
+        self.item_text = data.item_text if cfg.use_text else torch.zeros_like(data.item_text)
+        self.entity_text = data.entity_text if cfg.use_text else torch.zeros_like(data.entity_text)
+        self.gate = nn.Linear(1, 1)
+        self.query = nn.Parameter(torch.zeros(cfg.dim))
+        self.history_proj = nn.Linear(cfg.dim, cfg.dim, bias=False)
+        self.attributes = nn.ModuleList(
+            nn.Embedding(size, cfg.dim) for size in (data.user_attr_sizes if cfg.use_attributes else [])
+        )
+        self.log_count = torch.log1p(data.item_count).unsqueeze(1)
+        self._cache: dict[str, torch.Tensor] = {}
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        self.cf.reset_parameters()
+        nn.init.normal_(self.cf.embedding.weight, std=0.1)
+        if self.content is not None:
+            self.content.reset_parameters()
+        # Start with the gate trusting CF for popular items and content for rare ones.
+        nn.init.constant_(self.gate.weight, 1.0)
+        nn.init.constant_(self.gate.bias, -1.0)
+        nn.init.normal_(self.query, std=0.01)
+        nn.init.eye_(self.history_proj.weight)
+        self.history_proj.weight.data.mul_(0.5)
+        for table in self.attributes:
+            nn.init.normal_(table.weight, std=0.01)
+
+    # ---- towers ------------------------------------------------------------------------------
+    def content_items(self) -> torch.Tensor | None:
+        if self.content is None:
+            return None
+        return self.content(
+            self.item_text, self.entity_text, self.data.kg_edge_index, self.data.kg_edge_type
+        )
+
+    def fuse(
+        self, cf_items: torch.Tensor, content: torch.Tensor | None, log_count: torch.Tensor
+    ) -> torch.Tensor:
+        if content is None:
+            return cf_items
+        gate = torch.sigmoid(self.gate(log_count))
+        has_cf = (log_count > 0).float()
+        return gate * has_cf * cf_items + (1 - gate) * content
+
+    def user_vectors(
+        self,
+        users: torch.Tensor,
+        cf_users: torch.Tensor,
+        items: torch.Tensor,
+        history: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """p_u for `users`; `history` [B, L] (−1 padded) overrides the training history."""
+        base = cf_users[users]
+        vector = base
+        if self.config.use_history:
+            hist = self.data.history[users] if history is None else history
+            vector = vector + self.pool_history(base, hist, items)
+        if self.attributes:
+            codes = self.data.user_attr[users]
+            for a, table in enumerate(self.attributes):
+                vector = vector + table(codes[:, a])
+        return vector
+
+    def pool_history(
+        self, base: torch.Tensor, history: torch.Tensor, items: torch.Tensor
+    ) -> torch.Tensor:
+        mask = history >= 0
+        keys = items[history.clamp(min=0)]  # [B, L, d]
+        logits = torch.einsum("bd,bld->bl", base + self.query, keys) / keys.shape[-1] ** 0.5
+        weights = torch.softmax(logits.masked_fill(~mask, -torch.inf), dim=1).nan_to_num(0.0)
+        return self.history_proj(torch.einsum("bl,bld->bd", weights, keys))
+
+    def forward_all(self, cold_dropout: float = 0.0) -> dict[str, torch.Tensor]:
+        propagated = self.cf.get_embedding(self.edge_index)
+        cf_users = propagated[: self.data.num_users]
+        cf_items = propagated[self.data.num_users :]
+        content = self.content_items()
+        log_count = self.log_count
+        if cold_dropout > 0:
+            dropped = torch.rand(self.data.num_items, 1) < cold_dropout
+            log_count = log_count.masked_fill(dropped, 0.0)
+        items = self.fuse(cf_items, content, log_count)
+        out = {"cf_users": cf_users, "cf_items": cf_items, "items": items, "log_count": log_count}
+        if content is not None:
+            out["content"] = content
+        return out
+
+    # ---- training ----------------------------------------------------------------------------
+    def loss(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
+        cfg = self.config
+        out = self.forward_all(cfg.cold_dropout)
+        items = out["items"]
+        u = self.user_vectors(users, out["cf_users"], items)
+        pos_scores = (u * items[pos]).sum(1)
+        if cfg.loss == "softmax":
+            neg_scores = torch.einsum("bd,bnd->bn", u, items[neg])
+            loss = sampled_softmax_loss(pos_scores, neg_scores, cfg.temperature)
+        else:
+            loss = bpr_loss(pos_scores, (u * items[neg[:, 0]]).sum(1))
+        base = self.cf.embedding.weight
+        reg = (base[users].pow(2).sum() + base[pos + self.data.num_users].pow(2).sum()) / (
+            2 * len(users)
+        )
+        loss = loss + cfg.l2 * reg
+        if "content" in out and cfg.align_weight > 0:
+            warm = out["log_count"][pos, 0] > 0
+            if warm.any():
+                content, target = out["content"][pos[warm]], out["cf_items"][pos[warm]].detach()
+                loss = loss + cfg.align_weight * (1 - F.cosine_similarity(content, target)).mean()
+        return loss
+
+    # ---- serving -----------------------------------------------------------------------------
+    def refresh(self) -> None:
+        with torch.no_grad():
+            self._cache = self.forward_all()
+
+    def cached(self) -> dict[str, torch.Tensor]:
+        if not self._cache:
+            self.refresh()
+        return self._cache
+
+    def score(self, users: torch.Tensor, tail_boost: float = 0.0) -> torch.Tensor:
+        cache = self.cached()
+        u = self.user_vectors(users, cache["cf_users"], cache["items"])
+        scores = u @ cache["items"].T
+        if tail_boost:
+            scores = scores - tail_boost * self.log_count.T
+        return scores
+
+    def config_dict(self) -> dict[str, object]:
+        return asdict(self.config)
