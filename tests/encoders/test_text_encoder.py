@@ -117,6 +117,11 @@ def test_missing_local_directory_is_a_clear_error(tmp_path: Path) -> None:
         resolve_model_dir(str(tmp_path / "no-such-model"))
 
 
+def test_hub_id_missing_from_local_cache_is_never_downloaded() -> None:
+    with pytest.raises(FileNotFoundError, match="nothing is downloaded"):
+        resolve_model_dir("tailgraph-tests/no-such-model")
+
+
 def test_default_model_resolves_offline(model_dir: Path) -> None:
     for alias in ("sentence-transformers/all-MiniLM-L6-v2", "all-MiniLM-L6-v2"):
         assert resolve_model_dir(alias) == model_dir
