@@ -299,3 +299,166 @@ def _cell(value: Any) -> str:
 
 if __name__ == "__main__":  # pragma: no cover
     app()
+
+
+# ---- model -----------------------------------------------------------------------------------
+def _cache_dir() -> Path:
+    return state.settings.home / "embeddings"
+
+
+@app.command("encode")
+def encode(
+    page_size: Annotated[int, typer.Option(help="Rows streamed from the graph per page.")] = 5000,
+) -> None:
+    """Embed every item and entity text in the graph into the on-disk cache."""
+    from encoders import CachedEncoder, TextEncoder, entity_text, item_text
+
+    encoder = CachedEncoder(TextEncoder(), _cache_dir())
+    totals: dict[str, dict[str, float]] = {}
+    with user_errors(), open_graph() as store:
+        for kind, statement in (("items", "item_texts"), ("entities", "entity_texts")):
+            encoded = from_cache = empty = 0
+            count, seconds = 0, 0.0
+            for page in _pages(store.stream_named(statement, page_size=page_size), page_size):
+                if kind == "items":
+                    texts = [
+                        item_text(
+                            row["props"].get("title"), row["props"].get("description"),
+                            {k: v for k, v in row["props"].items()
+                             if k not in ("id", "title", "description")},
+                            [tuple(pair) for pair in row["related"] if pair[0] is not None],
+                        )
+                        for row in page
+                    ]  # fmt: skip
+                else:
+                    texts = [entity_text(row["name"], row["type"]) for row in page]
+                keys = [f"{kind[:-1] if kind == 'items' else 'entity'}:{row['id']}" for row in page]
+                result = encoder.encode(keys, texts, show_progress=err_console.is_terminal)
+                stats = result.stats
+                encoded += stats.encoded
+                from_cache += stats.from_cache + stats.reused
+                empty += stats.empty
+                count += stats.total
+                seconds += stats.seconds
+            totals[kind] = {"texts": count, "encoded": encoded, "from_cache": from_cache,
+                            "empty": empty, "seconds": round(seconds, 2),
+                            "texts_per_s": round(count / seconds, 1) if seconds else 0.0}  # fmt: skip
+    for kind, figures in totals.items():
+        console.print(
+            f"{kind}: {figures['texts']:,} texts, {figures['encoded']:,} encoded, "
+            f"{figures['from_cache']:,} from cache, {figures['empty']:,} empty, "
+            f"{figures['seconds']} s ({figures['texts_per_s']} texts/s)"
+        )
+
+
+def _pages(rows: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    page: list[dict[str, Any]] = []
+    for row in rows:
+        page.append(row)
+        if len(page) == size:
+            yield page
+            page = []
+    if page:
+        yield page
+
+
+def _harness_config(config_file: Path | None, overrides: list[str]) -> Any:
+    from gnn.config import harness_config
+
+    raw: dict[str, Any] = {}
+    if config_file is not None:
+        raw = json.loads(config_file.read_text())
+    for key, value in _parse_pairs(overrides, "--set").items():
+        raw[key] = _param_value(value)
+    return harness_config(raw)
+
+
+@app.command("train")
+def train(
+    out: Annotated[Path, typer.Option("--out", help="Run directory to write.")],
+    config: Annotated[Path | None, typer.Option(help="JSON file of settings.")] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="Override: seed=1, train.epochs=20, tailgraph.dim=32, models=tailgraph,lightgcn",
+        ),
+    ] = None,
+    dataset_name: Annotated[
+        str, typer.Option("--name", help="Dataset name in the report.")
+    ] = "graph",
+) -> None:
+    """Snapshot the graph, train Tailgraph and every baseline on one split, write a run."""
+    from gnn.harness import run_comparison
+    from gnn.report import comparison_table, write_report
+    from gnn.run_dir import write_run
+    from kg.snapshot import take_snapshot
+
+    with user_errors():
+        harness = _harness_config(config, set_ or [])
+        with open_graph() as store:
+            snapshot = take_snapshot(store)
+    if "tailgraph" not in harness.models:
+        _fail("models: the run directory holds the Tailgraph model; include 'tailgraph'")
+    result = run_comparison(snapshot, harness, dataset_name, cache_dir=_cache_dir())
+    assert result.model is not None
+    write_run(out, snapshot, result.model, result.data, result.metrics,
+              {"harness": harness.as_dict(), "dataset": dataset_name}, write_report)  # fmt: skip
+    console.print(comparison_table(result.metrics["models"]), markup=False, highlight=False)
+    console.print(f"run written to {out}")
+
+
+@app.command("evaluate")
+def evaluate_run(run_dir: Annotated[Path, typer.Argument(help="A run directory.")]) -> None:
+    """Re-score a run's Tailgraph model on its stored split; print the run's comparison."""
+    from gnn.evaluate import evaluate
+    from gnn.report import comparison_table
+    from gnn.run_dir import load_run
+
+    with user_errors():
+        if not (run_dir / "metrics.json").exists():
+            raise FileNotFoundError(f"{run_dir}: expected a run directory with metrics.json")
+        model, data, _ = load_run(run_dir)
+    metrics = evaluate(model.score, data, "test")
+    metrics["cold"] = evaluate(model.score, data, "cold")["overall"]
+    stored = json.loads((run_dir / "metrics.json").read_text())
+    console.print(comparison_table(stored["models"]), markup=False, highlight=False)
+    fresh = metrics["overall"]["ndcg@20"]  # type: ignore[index]
+    saved = stored["models"]["tailgraph"]["overall"]["ndcg@20"]
+    console.print(
+        f"tailgraph re-evaluated from {run_dir}: ndcg@20 {fresh:.4f} (stored {saved:.4f})"
+    )
+
+
+@app.command("demo")
+def demo(
+    size: Annotated[str, typer.Option(help="Sample size: tiny | small | default.")] = "small",
+    seed: Annotated[int, typer.Option()] = 0,
+    out: Annotated[Path, typer.Option(help="Run directory.")] = Path("runs/demo"),
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Harness override.")] = None,
+) -> None:
+    """The whole job on the built-in sample: sample → import → encode → train → evaluate."""
+    from kg.adapters import load_dataset
+    from kg.importer import import_dataset
+    from kg.sample import write_sample
+
+    data_dir = state.settings.home / "demo-data"
+    console.rule("1. sample")
+    write_sample(data_dir, size=size, seed=seed)
+    console.print(f"synthetic catalogue written to {data_dir}")
+    console.rule("2. import into the graph")
+    with user_errors(), open_graph() as store:
+        summary = import_dataset(load_dataset(data_dir), store, state.settings.home / "imports",
+                                 state.settings.batch_size)  # fmt: skip
+        _print_counts(summary.graph_counts)
+        console.rule("3. explore with Cypher")
+        for name, params in (("most_popular_items", {"limit": 5}),
+                             ("least_popular_items", {"limit": 5})):  # fmt: skip
+            rows = store.run_named(name, params)
+            console.print(f"[bold]{name}[/]: " + ", ".join(
+                f"{r['title']} ({r['interactions']})" for r in rows))  # fmt: skip
+    console.rule("4. encode item and entity text")
+    encode()
+    console.rule("5. train and evaluate every model on one split")
+    train(out=out, config=None, set_=[f"seed={seed}", *(set_ or [])], dataset_name=f"sample-{size}")
+    console.print(f"report: {out / 'report.md'}")

@@ -1,8 +1,8 @@
 """Tensors the models train on, built once from a graph snapshot, a split and text embeddings.
 
 Node spaces: users `0..U-1`, items `0..I-1`, entities `0..E-1` (snapshot row order).
-The knowledge graph is used as one homogeneous graph over `I + E` nodes (items
-first, then entities) with a relation id per edge; every triple appears in both
+The knowledge graph is used as one homogeneous graph over `I + E'` nodes (items
+first, then the E' entities kept for propagation, see `propagation_edges`) with a relation id per edge; every triple appears in both
 directions, the reverse with its own relation id (`<REL>__rev`), so information
 flows entity → item and item → entity.
 """
@@ -30,7 +30,8 @@ class TrainData:
     train_user: torch.Tensor  # [T] long
     train_item: torch.Tensor  # [T] long
     item_text: torch.Tensor  # [I, d] float, unit rows (zero rows for items without text)
-    entity_text: torch.Tensor  # [E, d]
+    entity_text: torch.Tensor  # [E', d] for the entities kept in the propagation graph
+    kg_entities: torch.Tensor  # [E'] snapshot entity index of each KG entity node
     kg_edge_index: torch.Tensor  # [2, 2K] over I + E nodes
     kg_edge_type: torch.Tensor  # [2K]
     relation_names: list[str]
@@ -93,20 +94,77 @@ def entity_texts(snapshot: GraphSnapshot) -> list[str]:
     ]
 
 
-def kg_graph(snapshot: GraphSnapshot) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+def propagation_edges(snapshot: GraphSnapshot, entity_has_text: np.ndarray) -> pd.DataFrame:
+    """The KG edges worth propagating over.
+
+    Two prunings, both measured (docs/decisions.md):
+    - an entity without text linked to fewer than two items carries nothing that
+      transfers between items (its ID embedding would be trained by one item only):
+      it is dropped, with its edges;
+    - a triple whose reverse (tail → head) is also stored under another relation
+      (Freebase stores `film → director` and `director → film`) is redundant once every
+      edge is used in both directions: only the first relation name of the pair is kept.
+    """
     edges = snapshot.kg_edges
     if edges.empty:
-        return torch.zeros(2, 0, dtype=torch.long), torch.zeros(0, dtype=torch.long), []
-    offset = {"item": 0, "entity": snapshot.num_items}
-    head = edges["head"].to_numpy() + edges["head_type"].map(offset).to_numpy()
-    tail = edges["tail"].to_numpy() + edges["tail_type"].map(offset).to_numpy()
+        return edges
+    item_entity = pd.concat([
+        edges.loc[(edges.head_type == "item") & (edges.tail_type == "entity"), ["head", "tail"]]
+        .set_axis(["item", "entity"], axis=1),
+        edges.loc[(edges.head_type == "entity") & (edges.tail_type == "item"), ["tail", "head"]]
+        .set_axis(["item", "entity"], axis=1),
+    ]).drop_duplicates()  # fmt: skip
+    items_per_entity = np.bincount(item_entity["entity"], minlength=snapshot.num_entities)
+    keep_entity = (items_per_entity >= 2) | entity_has_text
+    keep = np.ones(len(edges), dtype=bool)
+    for side in ("head", "tail"):
+        is_entity = (edges[f"{side}_type"] == "entity").to_numpy()
+        keep &= ~is_entity | keep_entity[edges[side].to_numpy()]
+    edges = edges[keep]
+    # Key each endpoint as (type, index) to find mirrored pairs.
+    head = edges["head_type"] + ":" + edges["head"].astype(str)
+    tail = edges["tail_type"] + ":" + edges["tail"].astype(str)
+    pair = pd.DataFrame({"a": np.minimum(head, tail), "b": np.maximum(head, tail),
+                         "relation": edges["relation"].to_numpy()}, index=edges.index)  # fmt: skip
+    first = pair.groupby(["a", "b"])["relation"].transform("min")
+    return edges[(pair["relation"] == first).to_numpy()]
+
+
+def kg_graph(
+    snapshot: GraphSnapshot, entity_has_text: np.ndarray
+) -> tuple[torch.Tensor, torch.Tensor, list[str], torch.Tensor]:
+    """(edge_index over I + E' nodes, edge_type, relation names, kept entity indices [E'])."""
+    edges = propagation_edges(snapshot, entity_has_text)
+    if edges.empty:
+        empty = torch.zeros(0, dtype=torch.long)
+        return torch.zeros(2, 0, dtype=torch.long), empty, [], empty
+    # Only entities left in the graph become nodes (position = row in `kept`).
+    used = np.unique(np.concatenate([
+        edges.loc[edges.head_type == "entity", "head"].to_numpy(),
+        edges.loc[edges.tail_type == "entity", "tail"].to_numpy(),
+    ]))  # fmt: skip
+    position = np.full(snapshot.num_entities, -1, dtype=np.int64)
+    position[used] = np.arange(len(used))
+
+    def node(kind: pd.Series, index: pd.Series) -> np.ndarray:
+        idx = index.to_numpy()
+        is_entity = (kind == "entity").to_numpy()
+        return np.where(is_entity, snapshot.num_items + position[idx], idx)
+
+    head = node(edges["head_type"], edges["head"])
+    tail = node(edges["tail_type"], edges["tail"])
     relations = sorted(edges["relation"].unique())
     rel_id = {r: k for k, r in enumerate(relations)}
     forward = edges["relation"].map(rel_id).to_numpy()
     edge_index = np.concatenate([np.stack([head, tail]), np.stack([tail, head])], axis=1)
     edge_type = np.concatenate([forward, forward + len(relations)])
     names = relations + [f"{r}__rev" for r in relations]
-    return torch.from_numpy(edge_index).long(), torch.from_numpy(edge_type).long(), names
+    return (
+        torch.from_numpy(edge_index).long(),
+        torch.from_numpy(edge_type).long(),
+        names,
+        torch.from_numpy(used).long(),
+    )
 
 
 def user_attributes(users: pd.DataFrame) -> tuple[torch.Tensor, list[str], list[int]]:
@@ -155,7 +213,8 @@ def build_train_data(
     ts = x["ts"].to_numpy(dtype=float)
     tr = split.train
     num_users, num_items = snapshot.num_users, snapshot.num_items
-    kg_index, kg_type, relation_names = kg_graph(snapshot)
+    has_text = (entity_text.abs().sum(1) > 0).numpy()
+    kg_index, kg_type, relation_names, kg_entities = kg_graph(snapshot, has_text)
     attr, _, attr_sizes = user_attributes(snapshot.users)
     warm = torch.ones(num_items, dtype=torch.bool)
     warm[torch.from_numpy(split.cold_items).long()] = False
@@ -163,11 +222,12 @@ def build_train_data(
     data = TrainData(
         num_users=num_users,
         num_items=num_items,
-        num_entities=snapshot.num_entities,
+        num_entities=len(kg_entities),
         train_user=torch.from_numpy(users[tr]).long(),
         train_item=torch.from_numpy(items[tr]).long(),
         item_text=item_text.float(),
-        entity_text=entity_text.float(),
+        entity_text=entity_text.float()[kg_entities],
+        kg_entities=kg_entities,
         kg_edge_index=kg_index,
         kg_edge_type=kg_type,
         relation_names=relation_names,

@@ -42,7 +42,9 @@ def popularity_buckets(data: TrainData) -> torch.Tensor:
     return bucket
 
 
-def _dense(csr: tuple[torch.Tensor, torch.Tensor], users: torch.Tensor, num_items: int) -> torch.Tensor:
+def _dense(
+    csr: tuple[torch.Tensor, torch.Tensor], users: torch.Tensor, num_items: int
+) -> torch.Tensor:
     pointer, items = csr
     mask = torch.zeros(len(users), num_items, dtype=torch.bool)
     for row, u in enumerate(users.tolist()):
@@ -75,6 +77,7 @@ def evaluate(
     recommended = torch.zeros(data.num_items, dtype=torch.bool)
     popularity_sum, popularity_n = {k: 0.0 for k in ks}, {k: 0 for k in ks}
     covered = {k: torch.zeros(data.num_items, dtype=torch.bool) for k in ks}
+    bucket_slots = torch.zeros(3, dtype=torch.float64)
 
     with torch.no_grad():
         for start in range(0, len(users), batch_size):
@@ -89,6 +92,9 @@ def evaluate(
                 popularity_sum[k] += float(data.item_count[top[:, :k]].sum())
                 popularity_n[k] += top[:, :k].numel()
             recommended[top.reshape(-1)] = True
+            if buckets is not None:
+                slots = buckets[top[:, :max_k]].reshape(-1)
+                bucket_slots += torch.bincount(slots[slots >= 0], minlength=3).to(torch.float64)
             for group, bucket_id in groups.items():
                 rel = relevant if bucket_id is None else relevant & (buckets == bucket_id)
                 hits = rel.gather(1, top)
@@ -103,5 +109,10 @@ def evaluate(
     for k in ks:
         out[f"coverage@{k}"] = float(covered[k].sum()) / max(n_candidates, 1)
         out[f"mean_popularity@{k}"] = popularity_sum[k] / max(popularity_n[k], 1)
-    out["users"] = int(len(users))
+    if buckets is not None:
+        share = bucket_slots / bucket_slots.sum().clamp(min=1)
+        out[f"recommended_share@{max_k}"] = dict(
+            zip(("head", "mid", "tail"), share.tolist(), strict=True)
+        )
+    out["users"] = len(users)
     return out

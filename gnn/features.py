@@ -42,5 +42,8 @@ def text_features(
     else:
         entity_emb, entity_stats = torch.zeros(0, encoder.dim), {}
     return TextFeatures(
-        items.embeddings, entity_emb, variant, {"items": items.stats.as_dict(), "entities": entity_stats}
+        items.embeddings,
+        entity_emb,
+        variant,
+        {"items": items.stats.as_dict(), "entities": entity_stats},
     )

@@ -34,11 +34,11 @@ class Split:
         return {
             "order": self.order,
             "seed": self.seed,
-            "train": int(len(self.train)),
-            "valid": int(len(self.valid)),
-            "test": int(len(self.test)),
-            "cold_test": int(len(self.cold_test)),
-            "cold_items": int(len(self.cold_items)),
+            "train": len(self.train),
+            "valid": len(self.valid),
+            "test": len(self.test),
+            "cold_test": len(self.cold_test),
+            "cold_items": len(self.cold_items),
         }
 
 

@@ -33,7 +33,9 @@ class AttentionRerank(Recommender):
 
     def attention_scores(self, users: torch.Tensor, chunk: int = 32) -> torch.Tensor:
         # [B, I, L] intermediates: chunk users so memory stays ~chunk·I·L floats.
-        return torch.cat([self._attention(users[s : s + chunk]) for s in range(0, len(users), chunk)])
+        return torch.cat(
+            [self._attention(users[s : s + chunk]) for s in range(0, len(users), chunk)]
+        )
 
     def _attention(self, users: torch.Tensor) -> torch.Tensor:
         _, items = self.cf.cached()

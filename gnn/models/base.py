@@ -19,9 +19,7 @@ def bpr_loss(pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
     return -torch.nn.functional.logsigmoid(pos - neg).mean()
 
 
-def sampled_softmax_loss(
-    pos: torch.Tensor, neg: torch.Tensor, temperature: float
-) -> torch.Tensor:
+def sampled_softmax_loss(pos: torch.Tensor, neg: torch.Tensor, temperature: float) -> torch.Tensor:
     """−mean log( e^{s⁺/τ} / (e^{s⁺/τ} + Σ_j e^{s⁻_j/τ}) ) with uniformly sampled negatives.
 
     pos: [B], neg: [B, N]. Uniform negatives make this an unbiased-in-expectation

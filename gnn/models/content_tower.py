@@ -1,26 +1,32 @@
-"""Content tower: frozen language-model text embeddings propagated over the KG with R-GCN.
+"""Content tower: frozen language-model text embeddings propagated over the KG.
 
-Items and entities form one graph of I + E nodes. Layer-0 features:
+Items and entities form one graph of I + E nodes; every triple is present in both
+directions, the reverse edge with its own relation id. Layer-0 features:
 
     h⁰_v = W_t · t_v + b_v     (t_v: frozen LM text embedding, zero when v has no text;
                                 b_v: a learned entity ID embedding — zero for items, so
                                 an item's representation never depends on its own ID)
 
-Then L relation-aware message-passing layers (R-GCN, Schlichtkrull et al. 2018,
-PyG `RGCNConv` with basis decomposition), residual, with every triple present in
-both directions:
+Then L relation-aware graph-transformer layers (PyG `TransformerConv`, Shi et al.
+2021) with the relation embedding r_{(w,v)} as edge feature, residual:
 
-    h^{l+1}_v = h^l_v + tanh( W_0^l h^l_v + Σ_r Σ_{w ∈ N_r(v)} (1/|N_r(v)|) W_r^l h^l_w )
+    α_{vw}   = softmax_w( (W_q h_v)ᵀ (W_k h_w + W_e r_{vw}) / √d )
+    h^{l+1}_v = h^l_v + tanh( W_s h^l_v + Σ_{w ∈ N(v)} α_{vw} (W_v h_w + W_e r_{vw}) )
+
+Both the attention (which neighbours matter) and the message (what they say)
+depend on the relation, as in KGAT's relation-aware attention, in a single
+message-passing pass over all edges. R-GCN was measured first and rejected for
+speed (docs/decisions.md): without pyg-lib it loops over relation types.
 
 c_i = h^L_i for item nodes. Inductive: an item added after training needs only its
-text and its KG links (`embed_new_items`); no parameter belongs to an item.
+text and its KG links (`forward(..., extra_items=...)`); no parameter belongs to an item.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
-from torch_geometric.nn import RGCNConv
+from torch_geometric.nn import TransformerConv
 
 
 class ContentTower(nn.Module):
@@ -31,7 +37,7 @@ class ContentTower(nn.Module):
         num_entities: int,
         num_relations: int,
         layers: int = 2,
-        num_bases: int = 8,
+        heads: int = 2,
         use_kg: bool = True,
         dropout: float = 0.1,
     ) -> None:
@@ -39,16 +45,17 @@ class ContentTower(nn.Module):
         self.project = nn.Linear(text_dim, dim)
         self.entity = nn.Embedding(max(num_entities, 1), dim)
         self.use_kg = use_kg and num_relations > 0
+        self.relation = nn.Embedding(max(num_relations, 1), dim)
         self.convs = nn.ModuleList(
-            RGCNConv(dim, dim, num_relations, num_bases=min(num_bases, num_relations))
+            TransformerConv(dim, dim, heads=heads, concat=False, edge_dim=dim, dropout=dropout)
             for _ in range(layers if self.use_kg else 0)
         )
-        self.dropout = nn.Dropout(dropout)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         self.project.reset_parameters()
         nn.init.normal_(self.entity.weight, std=0.05)
+        nn.init.normal_(self.relation.weight, std=0.1)
         for conv in self.convs:
             conv.reset_parameters()
 
@@ -58,14 +65,24 @@ class ContentTower(nn.Module):
         entity_text: torch.Tensor,
         edge_index: torch.Tensor,
         edge_type: torch.Tensor,
+        extra_item_text: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Content embeddings of all item nodes [I, dim]."""
+        """Content embeddings [I (+ X), dim] of the item nodes, then of `extra_item_text` rows.
+
+        Extra items (added after training) are nodes I + E, I + E + 1, ... of the graph,
+        so `edge_index` may link them to existing entities and items.
+        """
         num_items = item_text.shape[0]
         items = self.project(item_text)
+        extra = self.project(extra_item_text) if extra_item_text is not None else None
         if not self.use_kg:
-            return items
+            return items if extra is None else torch.cat([items, extra])
         entities = self.project(entity_text) + self.entity.weight[: entity_text.shape[0]]
-        h = torch.cat([items, entities])
+        parts = [items, entities] if extra is None else [items, entities, extra]
+        h = torch.cat(parts)
+        edge_attr = self.relation(edge_type)
         for conv in self.convs:
-            h = h + torch.tanh(conv(self.dropout(h), edge_index, edge_type))
-        return h[:num_items]
+            h = h + torch.tanh(conv(h, edge_index, edge_attr))
+        if extra is None:
+            return h[:num_items]
+        return torch.cat([h[:num_items], h[num_items + entity_text.shape[0] :]])

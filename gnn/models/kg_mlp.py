@@ -23,7 +23,9 @@ class KGConcatMLP(Recommender):
         self.user = nn.Embedding(data.num_users, dim)
         self.entity = nn.Embedding(max(data.num_entities, 1), dim)
         text_dim = data.item_text.shape[1]
-        self.mlp = nn.Sequential(nn.Linear(text_dim + dim, 2 * dim), nn.ReLU(), nn.Linear(2 * dim, dim))
+        self.mlp = nn.Sequential(
+            nn.Linear(text_dim + dim, 2 * dim), nn.ReLU(), nn.Linear(2 * dim, dim)
+        )
         # item -> entity links (either direction in the KG)
         src, dst = data.kg_edge_index
         keep = (src < data.num_items) & (dst >= data.num_items)

@@ -8,10 +8,27 @@ BPR loss with L2 on the layer-0 embeddings of the batch.
 from __future__ import annotations
 
 import torch
+from torch_geometric.nn.conv.gcn_conv import gcn_norm
 from torch_geometric.nn.models import LightGCN as PygLightGCN
+from torch_geometric.utils import to_torch_csr_tensor
 
 from gnn.data import TrainData
 from gnn.models.base import Recommender, bpr_loss
+
+
+def normalized_adjacency(edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
+    """D^{-1/2} A D^{-1/2} as a torch CSR tensor, computed once (the graph is fixed)."""
+    index, weight = gcn_norm(edge_index, None, num_nodes, add_self_loops=False)
+    return to_torch_csr_tensor(index, weight, size=(num_nodes, num_nodes))
+
+
+def fixed_graph_lightgcn(num_nodes: int, dim: int, layers: int) -> PygLightGCN:
+    """PyG LightGCN whose LGConv layers take the pre-normalised adjacency (one SpMM each)
+    instead of re-normalising the edge list on every forward pass."""
+    model = PygLightGCN(num_nodes, dim, layers)
+    for conv in model.convs:
+        conv.normalize = False
+    return model
 
 
 class LightGCN(Recommender):
@@ -19,14 +36,15 @@ class LightGCN(Recommender):
 
     def __init__(self, data: TrainData, dim: int = 64, layers: int = 3, l2: float = 1e-4) -> None:
         super().__init__(data)
-        self.model = PygLightGCN(data.num_users + data.num_items, dim, layers)
-        self.edge_index = data.train_edge_index()
+        num_nodes = data.num_users + data.num_items
+        self.model = fixed_graph_lightgcn(num_nodes, dim, layers)
+        self.adjacency = normalized_adjacency(data.train_edge_index(), num_nodes)
         self.l2 = l2
         self._cache: torch.Tensor | None = None
 
     def embeddings(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Propagated (users [U, d], items [I, d])."""
-        out = self.model.get_embedding(self.edge_index)
+        out = self.model.get_embedding(self.adjacency)
         return out[: self.data.num_users], out[self.data.num_users :]
 
     def loss(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:

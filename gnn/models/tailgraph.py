@@ -2,7 +2,8 @@
 
 Towers (d = embedding size, I items, U users):
 
-- content  c_i = ContentTower(t, KG)_i        (frozen LM text → R-GCN over the item–entity KG)
+- content  c_i = ContentTower(t, KG)_i        (frozen LM text → relation-aware graph
+                                               transformer over the item–entity KG)
 - CF       (f_u, f_i) = LightGCN(user–item training graph)  (He et al. 2020, PyG `LightGCN`)
 - fusion   g_i = σ(a · log(1 + n_i) + b),     n_i = training interactions of item i
            z_i = g_i · 1[n_i > 0] · f_i + (1 − g_i) · c_i
@@ -28,11 +29,11 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 from torch.nn import functional as F
-from torch_geometric.nn.models import LightGCN as PygLightGCN
 
 from gnn.data import TrainData
 from gnn.models.base import Recommender, bpr_loss, sampled_softmax_loss
 from gnn.models.content_tower import ContentTower
+from gnn.models.lightgcn import fixed_graph_lightgcn, normalized_adjacency
 
 
 @dataclass
@@ -40,7 +41,7 @@ class TailgraphConfig:
     dim: int = 64
     cf_layers: int = 3
     kg_layers: int = 2
-    num_bases: int = 8
+    heads: int = 2
     use_text: bool = True
     use_kg: bool = True
     use_history: bool = True
@@ -61,13 +62,14 @@ class TailgraphModel(Recommender):
         super().__init__(data)
         self.config = cfg = config or TailgraphConfig()
         self.num_negatives = cfg.num_negatives if cfg.loss == "softmax" else 1
-        self.cf = PygLightGCN(data.num_users + data.num_items, cfg.dim, cfg.cf_layers)
-        self.edge_index = data.train_edge_index()
+        num_nodes = data.num_users + data.num_items
+        self.cf = fixed_graph_lightgcn(num_nodes, cfg.dim, cfg.cf_layers)
+        self.adjacency = normalized_adjacency(data.train_edge_index(), num_nodes)
         self.content: ContentTower | None = None
         if cfg.use_text or cfg.use_kg:
             self.content = ContentTower(
                 data.item_text.shape[1], cfg.dim, data.num_entities, data.num_relations,
-                layers=cfg.kg_layers, num_bases=cfg.num_bases, use_kg=cfg.use_kg,
+                layers=cfg.kg_layers, heads=cfg.heads, use_kg=cfg.use_kg,
                 dropout=cfg.dropout,
             )  # fmt: skip
         # Without text the content tower sees zeros: only the KG structure (entity IDs) speaks.
@@ -77,7 +79,8 @@ class TailgraphModel(Recommender):
         self.query = nn.Parameter(torch.zeros(cfg.dim))
         self.history_proj = nn.Linear(cfg.dim, cfg.dim, bias=False)
         self.attributes = nn.ModuleList(
-            nn.Embedding(size, cfg.dim) for size in (data.user_attr_sizes if cfg.use_attributes else [])
+            nn.Embedding(size, cfg.dim)
+            for size in (data.user_attr_sizes if cfg.use_attributes else [])
         )
         self.log_count = torch.log1p(data.item_count).unsqueeze(1)
         self._cache: dict[str, torch.Tensor] = {}
@@ -143,7 +146,7 @@ class TailgraphModel(Recommender):
         return self.history_proj(torch.einsum("bl,bld->bd", weights, keys))
 
     def forward_all(self, cold_dropout: float = 0.0) -> dict[str, torch.Tensor]:
-        propagated = self.cf.get_embedding(self.edge_index)
+        propagated = self.cf.get_embedding(self.adjacency)
         cf_users = propagated[: self.data.num_users]
         cf_items = propagated[self.data.num_users :]
         content = self.content_items()

@@ -1,0 +1,164 @@
+"""One harness: same split, same text features, same training budget, every model.
+
+`run_comparison` trains and evaluates Tailgraph, its ablations and every
+baseline on one seeded split of one snapshot and returns the `metrics.json`
+document (`{"dataset", "split", "seed", "models": {name: metrics}}`) together
+with the trained Tailgraph model and its data, for the run directory.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from encoders import TextEncoder
+from gnn.data import TrainData, build_train_data
+from gnn.evaluate import evaluate
+from gnn.features import text_features
+from gnn.models.attention_rerank import AttentionRerank
+from gnn.models.attr_cf import AttributeCF
+from gnn.models.base import Recommender
+from gnn.models.blend import TextCFBlend
+from gnn.models.bpr_mf import BPRMF
+from gnn.models.kg_mlp import KGConcatMLP
+from gnn.models.lightgcn import LightGCN
+from gnn.models.mostpop import MostPop
+from gnn.models.tailgraph import TailgraphConfig, TailgraphModel
+from gnn.models.text_knn import TextKNN
+from gnn.split import Split, split_interactions
+from gnn.train import TrainConfig, fit, seed_everything, validation_ndcg
+from kg.snapshot import GraphSnapshot
+
+BASELINES = (
+    "mostpop", "bpr_mf", "lightgcn", "text_knn",
+    "blend_text_cf", "kg_concat_mlp", "attention_rerank", "attr_cf",
+)  # fmt: skip
+ABLATIONS = ("tailgraph_no_kg", "tailgraph_no_text", "tailgraph_title_only")
+ALL_MODELS = ("tailgraph", *ABLATIONS, *BASELINES)
+
+
+@dataclass
+class HarnessConfig:
+    seed: int = 0
+    cold_fraction: float = 0.1
+    models: Sequence[str] = ALL_MODELS
+    train: TrainConfig = field(default_factory=TrainConfig)
+    tailgraph: TailgraphConfig = field(default_factory=TailgraphConfig)
+
+    def as_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return asdict(self)
+
+
+@dataclass
+class HarnessResult:
+    metrics: dict[str, Any]
+    model: TailgraphModel | None
+    data: TrainData
+    split: Split
+
+
+def _log(message: str, verbose: bool) -> None:
+    if verbose:
+        print(message, flush=True)
+
+
+def run_comparison(
+    snapshot: GraphSnapshot,
+    config: HarnessConfig,
+    dataset_name: str,
+    encoder: TextEncoder | None = None,
+    cache_dir: Path | None = None,
+    verbose: bool = True,
+) -> HarnessResult:
+    seed_everything(config.seed)
+    encoder = encoder or TextEncoder()
+    full = text_features(snapshot, "full", encoder, cache_dir)
+    split = split_interactions(snapshot.interactions, snapshot.num_items, config.seed,
+                               config.cold_fraction)  # fmt: skip
+    data = build_train_data(snapshot, split, full.items, full.entities)
+    title_data: TrainData | None = None
+
+    def title_only() -> TrainData:
+        nonlocal title_data
+        if title_data is None:
+            titles = text_features(snapshot, "title_only", encoder, cache_dir)
+            title_data = build_train_data(snapshot, split, titles.items, full.entities)
+        return title_data
+
+    lightgcn: LightGCN | None = None
+
+    def trained_lightgcn() -> LightGCN:
+        nonlocal lightgcn
+        if lightgcn is None:
+            lightgcn = LightGCN(data)
+            fit(lightgcn, data, replace(config.train, seed=config.seed))
+        return lightgcn
+
+    tg = config.tailgraph
+    builders: dict[str, Callable[[], tuple[Recommender, TrainData]]] = {
+        "tailgraph": lambda: (TailgraphModel(data, tg), data),
+        "tailgraph_no_kg": lambda: (TailgraphModel(data, replace(tg, use_kg=False)), data),
+        "tailgraph_no_text": lambda: (TailgraphModel(data, replace(tg, use_text=False)), data),
+        "tailgraph_title_only": lambda: (TailgraphModel(title_only(), tg), title_only()),
+        "mostpop": lambda: (MostPop(data), data),
+        "bpr_mf": lambda: (BPRMF(data), data),
+        "lightgcn": lambda: (trained_lightgcn(), data),
+        "text_knn": lambda: (TextKNN(data), data),
+        "blend_text_cf": lambda: (TextCFBlend(trained_lightgcn(), TextKNN(data)), data),
+        "kg_concat_mlp": lambda: (KGConcatMLP(data), data),
+        "attention_rerank": lambda: (AttentionRerank(trained_lightgcn()), data),
+        "attr_cf": lambda: (AttributeCF(data), data),
+    }
+    results: dict[str, Any] = {}
+    ours: TailgraphModel | None = None
+    for name in config.models:
+        started = time.perf_counter()
+        seed_everything(config.seed)
+        model, model_data = builders[name]()
+        already_trained = name == "lightgcn" or not model.trainable
+        if already_trained:
+            model.eval()
+            model.refresh()
+            outcome = {"best_epoch": 0, "epochs_run": 0}
+        else:
+            result = fit(model, model_data, replace(config.train, seed=config.seed))
+            outcome = {"best_epoch": result.best_epoch, "epochs_run": result.epochs_run}
+        tuned = model.tune(lambda m=model, d=model_data: validation_ndcg(m, d))
+        train_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        metrics = evaluate(model.score, model_data, "test")
+        metrics["cold"] = evaluate(model.score, model_data, "cold")["overall"]
+        metrics["train_seconds"] = round(train_seconds, 2)
+        metrics["eval_seconds"] = round(time.perf_counter() - started, 2)
+        metrics["tuned"] = tuned
+        metrics.update(outcome)
+        results[name] = metrics
+        if name == "tailgraph":
+            assert isinstance(model, TailgraphModel)
+            ours = model
+        _log(
+            f"{name:<22} ndcg@20 {metrics['overall']['ndcg@20']:.4f}  "  # type: ignore[index]
+            f"tail recall@20 {metrics['tail']['recall@20']:.4f}  "  # type: ignore[index]
+            f"cold recall@20 {metrics['cold']['recall@20']:.4f}  ({train_seconds:.0f} s)",
+            verbose,
+        )
+    document = {
+        "dataset": dataset_name,
+        "split": split.describe(),
+        "seed": config.seed,
+        "text": {"model": encoder.settings.model, "stats": full.stats},
+        "models": results,
+    }
+    return HarnessResult(document, ours, data, split)
+
+
+def torch_threads(threads: int | None) -> None:
+    if threads:
+        torch.set_num_threads(threads)
