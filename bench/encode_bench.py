@@ -142,6 +142,7 @@ def main() -> None:
         parser.error(f"--data {args.data} is not a directory (expected the shared data folder)")
 
     from sentence_transformers import SentenceTransformer
+    from transformers import AutoTokenizer
 
     texts = benchmark_texts(args.data, args.limit, args.seed)
     settings = EncoderSettings(
@@ -205,9 +206,9 @@ def main() -> None:
         )
     max_abs_diff = (last_outputs["ours"] - last_outputs["theirs"]).abs().max().item()
 
-    lengths = [
-        len(ids) for ids in ours._tokenizer(texts, truncation=True, max_length=256)["input_ids"]
-    ]
+    tokenizer = AutoTokenizer.from_pretrained(ours.spec.transformer_dir)
+    token_ids = tokenizer(texts, truncation=True, max_length=ours.max_length)["input_ids"]
+    lengths = [len(ids) for ids in token_ids]
     by_tokens = sorted(range(len(texts)), key=lambda i: -lengths[i])
     by_chars = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
 
