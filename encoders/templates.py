@@ -30,6 +30,8 @@ collapsed to one space, ends stripped. Attribute keys and relation names are hum
 name and entity names alphabetically (duplicates dropped), so the same facts always give
 the same string — whatever order a database returns them in — and the cache keeps hitting.
 
+List-valued attributes (graph array properties) are joined with ``", "``.
+
 Missing text: ``None``, NaN (pandas' empty cell), and blank strings count as missing and
 are left out. An item or entity with no text at all becomes the empty string ``""``; the
 encoders map ``""`` to the **zero vector** (not a unit vector): it has cosine 0 with
@@ -96,7 +98,7 @@ def item_text(
 
     attribute_parts = []
     for key, value in sorted((attributes or {}).items(), key=lambda kv: humanize_name(kv[0])):
-        text = clean_text(value)
+        text = _attribute_text(value)
         if text:
             attribute_parts.append(f"{humanize_name(key)}: {text}")
     lines.append("; ".join(attribute_parts))
@@ -116,6 +118,16 @@ def item_text(
     lines.append("; ".join(relation_parts))
 
     return "\n".join(line for line in lines if line)
+
+
+def _attribute_text(value: object) -> str:
+    """An attribute value as text; list-valued properties (graph arrays) join with ", "."""
+    if isinstance(value, list | tuple | set | frozenset):
+        parts = [clean_text(part) for part in value]
+        if isinstance(value, set | frozenset):
+            parts.sort()  # sets have no order of their own; the text must not vary
+        return ", ".join(part for part in parts if part)
+    return clean_text(value)
 
 
 def item_title_text(title: object) -> str:

@@ -51,6 +51,11 @@ def test_missing_parts_are_left_out() -> None:
     assert item_text(None, "Only a description.") == "Only a description."
 
 
+def test_list_valued_attributes_join() -> None:
+    text = item_text("T", None, {"genre": ["Comedy", "", "Drama"], "tags": {"b", "a"}})
+    assert text == "T\ngenre: Comedy, Drama; tags: a, b"
+
+
 def test_item_with_no_text_at_all_is_the_empty_string() -> None:
     text = item_text(None, None, {}, [])
     assert text == ""
