@@ -202,5 +202,40 @@ class TailgraphModel(Recommender):
             scores = scores - tail_boost * self.log_count.T
         return scores
 
+    def embed_new_items(
+        self, text: torch.Tensor, links: list[list[tuple[int, int]]]
+    ) -> torch.Tensor:
+        """Fused vectors z [n, d] for items added after training — no retraining.
+
+        text: [n, t] LM embeddings of the new items' text (`encoders.item_text`);
+        links[k]: (node, relation id) pairs for new item k, where node indexes the KG
+        graph (items 0..I−1, KG entities I..I+E'−1) and the relation id is a forward
+        relation (`relation_names[:R]`); the reverse edge is added as in training.
+        A new item has no interactions, so it is fused as a cold item (content only).
+        """
+        if self.content is None:
+            raise ValueError("this model has no content tower (use_text and use_kg are off)")
+        n, base = len(text), self.data.num_items + self.data.num_entities
+        num_forward = self.data.num_relations // 2
+        src, dst, types = [], [], []
+        for k, item_links in enumerate(links):
+            for node, relation in item_links:
+                if not 0 <= node < base:
+                    raise ValueError(f"link target {node} is not a KG node (0..{base - 1})")
+                if not 0 <= relation < max(num_forward, 1):
+                    raise ValueError(f"relation id {relation} is not a forward relation")
+                src += [base + k, node]
+                dst += [node, base + k]
+                types += [relation, relation + num_forward]
+        edge_index = torch.cat([self.data.kg_edge_index, torch.tensor([src, dst], dtype=torch.long)], 1)
+        edge_type = torch.cat([self.data.kg_edge_type, torch.tensor(types, dtype=torch.long)])
+        text = text if self.config.use_text else torch.zeros_like(text)
+        with torch.no_grad():
+            content = self.content(
+                self.item_text, self.entity_text, edge_index, edge_type, extra_item_text=text
+            )[self.data.num_items :]
+            zero_cf = torch.zeros_like(content)
+            return self.fuse(zero_cf, content, torch.zeros(n, 1))
+
     def config_dict(self) -> dict[str, object]:
         return asdict(self.config)
