@@ -4,4 +4,3 @@
 CREATE INDEX FOR (i:Item) ON (i.id);
 CREATE INDEX FOR (e:Entity) ON (e.id);
 CREATE INDEX FOR (u:User) ON (u.id);
-CREATE INDEX FOR ()-[r:INTERACTED]-() ON (r.key);

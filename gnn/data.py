@@ -119,7 +119,8 @@ def propagation_edges(snapshot: GraphSnapshot, entity_has_text: np.ndarray) -> p
     keep = np.ones(len(edges), dtype=bool)
     for side in ("head", "tail"):
         is_entity = (edges[f"{side}_type"] == "entity").to_numpy()
-        keep &= ~is_entity | keep_entity[edges[side].to_numpy()]
+        index = edges[side].to_numpy()
+        keep[is_entity] &= keep_entity[index[is_entity]]
     edges = edges[keep]
     # Key each endpoint as (type, index) to find mirrored pairs.
     head = edges["head_type"] + ":" + edges["head"].astype(str)
@@ -147,9 +148,10 @@ def kg_graph(
     position[used] = np.arange(len(used))
 
     def node(kind: pd.Series, index: pd.Series) -> np.ndarray:
-        idx = index.to_numpy()
+        out = index.to_numpy().copy()
         is_entity = (kind == "entity").to_numpy()
-        return np.where(is_entity, snapshot.num_items + position[idx], idx)
+        out[is_entity] = snapshot.num_items + position[out[is_entity]]
+        return out
 
     head = node(edges["head_type"], edges["head"])
     tail = node(edges["tail_type"], edges["tail"])
