@@ -297,8 +297,6 @@ def _cell(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-if __name__ == "__main__":  # pragma: no cover
-    app()
 
 
 # ---- model -----------------------------------------------------------------------------------
@@ -462,3 +460,7 @@ def demo(
     console.rule("5. train and evaluate every model on one split")
     train(out=out, config=None, set_=[f"seed={seed}", *(set_ or [])], dataset_name=f"sample-{size}")
     console.print(f"report: {out / 'report.md'}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

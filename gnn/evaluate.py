@@ -79,10 +79,15 @@ def evaluate(
     covered = {k: torch.zeros(data.num_items, dtype=torch.bool) for k in ks}
     bucket_slots = torch.zeros(3, dtype=torch.float64)
 
+    # Exact ties (MostPop over cold items, untrained rows) are broken at random, not by
+    # item index, which would leak whatever order the ids happen to have.
+    generator = torch.Generator().manual_seed(0)
     with torch.no_grad():
         for start in range(0, len(users), batch_size):
             batch = users[start : start + batch_size]
-            scores = scorer(batch).float().clone()
+            scores = scorer(batch).double().clone()
+            scale = scores.abs().max().clamp(min=1e-12)
+            scores += torch.rand(scores.shape, generator=generator, dtype=torch.float64) * scale * 1e-9
             scores[:, ~candidates] = -torch.inf
             scores[_dense(data.seen[part], batch, data.num_items)] = -torch.inf
             top = torch.topk(scores, max_k, dim=1).indices

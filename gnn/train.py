@@ -27,8 +27,9 @@ from gnn.models.base import Recommender
 @dataclass
 class TrainConfig:
     epochs: int = 60
+    min_epochs: int = 10  # no early stop before this: slow starters are not cut short
     batch_size: int = 2048
-    lr: float = 2e-3
+    lr: float = 5e-3
     patience: int = 5
     seed: int = 0
     progress: bool = True
@@ -95,7 +96,7 @@ def fit(model: Recommender, data: TrainData, config: TrainConfig) -> TrainResult
             best_state = copy.deepcopy(model.state_dict())
         else:
             stale += 1
-            if stale >= config.patience:
+            if stale >= config.patience and epoch >= config.min_epochs:
                 break
     if best_state is not None:
         model.load_state_dict(best_state)

@@ -1,0 +1,160 @@
+"""Quality benchmark: Tailgraph, its ablations and every baseline, same split, same run.
+
+For each dataset in ../shared/data: import it into a fresh embedded graph (through
+the project's own adapter + importer), snapshot it, then for each seed run the
+whole harness (gnn.harness.run_comparison) and report mean ± std over seeds.
+The last line is one JSON object with every figure.
+
+    python bench/quality.py                          # both datasets, seeds 0 1 2
+    python bench/quality.py --datasets ml100k_kg --seeds 0 --models tailgraph,lightgcn
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from encoders import TextEncoder
+from gnn.config import harness_config
+from gnn.harness import ALL_MODELS, run_comparison
+from kg.adapters import load_dataset
+from kg.embedded import EmbeddedServer
+from kg.importer import import_dataset
+from kg.settings import GraphSettings
+from kg.snapshot import take_snapshot
+from kg.store import open_store
+
+REPO = Path(__file__).resolve().parents[1]
+DATASETS: dict[str, tuple[str, dict[str, Any]]] = {
+    "ml100k_kg": ("recbole", {"descriptions": "derived/ml-100k_llm_desc_from_colakg.json"}),
+    "lastfm_hetrec_kg": ("lastfm-hetrec", {"kg": "dbpedia"}),
+}
+HEADLINE = (
+    ("overall", "ndcg@20"), ("overall", "recall@20"), ("head", "recall@20"), ("mid", "recall@20"),
+    ("tail", "recall@20"), ("cold", "recall@20"),
+)  # fmt: skip
+
+
+def load(name: str, root: Path) -> Any:
+    fmt, options = DATASETS[name]
+    options = {
+        k: str(root / name / v) if k == "descriptions" else v for k, v in options.items()
+    }
+    return load_dataset(root / name, fmt, **options)
+
+
+def mean_std(values: list[float]) -> tuple[float, float]:
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def summarise(runs: list[dict[str, Any]]) -> dict[str, dict[str, list[float]]]:
+    out: dict[str, dict[str, list[float]]] = {}
+    for run in runs:
+        for model, metrics in run["models"].items():
+            row = out.setdefault(model, {})
+            for group, name in HEADLINE:
+                row.setdefault(f"{group} {name}", []).append(metrics[group][name])
+            for key in ("coverage@20", "mean_popularity@20", "train_seconds"):
+                row.setdefault(key, []).append(metrics[key])
+    return out
+
+
+def print_table(dataset: str, summary: dict[str, dict[str, list[float]]]) -> None:
+    columns = [f"{g} {n}" for g, n in HEADLINE] + ["coverage@20", "mean_popularity@20", "train_seconds"]
+    print(f"\n## {dataset} (mean ± std over seeds)\n")
+    print("| model | " + " | ".join(columns) + " |")
+    print("|---|" + "---|" * len(columns))
+    for model, row in summary.items():
+        cells = []
+        for column in columns:
+            mean, std = mean_std(row[column])
+            cells.append(f"{mean:.1f}" if column in ("mean_popularity@20", "train_seconds")
+                         else f"{mean:.4f} ± {std:.4f}")  # fmt: skip
+        print(f"| {model} | " + " | ".join(cells) + " |", flush=True)
+
+
+def goals(summary: dict[str, dict[str, list[float]]]) -> dict[str, Any]:
+    def mean(model: str, column: str) -> float:
+        return mean_std(summary[model][column])[0] if model in summary else float("nan")
+
+    baselines = [m for m in summary if not m.startswith("tailgraph")]
+    best = max(baselines, key=lambda m: mean(m, "overall ndcg@20")) if baselines else None
+    ours = mean("tailgraph", "overall ndcg@20")
+    return {
+        "best_baseline": best,
+        "ndcg@20_ours_vs_best": [ours, mean(best, "overall ndcg@20") if best else float("nan")],
+        "tail_recall@20_ratio_vs_lightgcn": mean("tailgraph", "tail recall@20")
+        / max(mean("lightgcn", "tail recall@20"), 1e-12),
+        "cold_recall@20_ratio_vs_text_knn": mean("tailgraph", "cold recall@20")
+        / max(mean("text_knn", "cold recall@20"), 1e-12),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--models", default=",".join(ALL_MODELS))
+    parser.add_argument("--set", nargs="*", default=[], help="harness overrides key=value")
+    parser.add_argument("--cache", type=Path, default=REPO / ".bench" / "embeddings")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=REPO / ".bench" / "quality")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    encoder = TextEncoder()
+    report: dict[str, Any] = {"bench": "quality", "seeds": args.seeds, "datasets": {}}
+    with tempfile.TemporaryDirectory(prefix="tailgraph-quality-") as home:
+        server = EmbeddedServer(Path(home))
+        server.start()
+        try:
+            for name in args.datasets:
+                started = time.perf_counter()
+                settings = GraphSettings(home=Path(home), graph_name=name)
+                with open_store(settings) as store:
+                    import_dataset(load(name, args.data), store, Path(home) / "imports")
+                    snapshot = take_snapshot(store)
+                prep_s = time.perf_counter() - started
+                runs = []
+                for seed in args.seeds:
+                    raw: dict[str, Any] = {"seed": seed, "models": args.models}
+                    for pair in args.set:
+                        key, _, value = pair.partition("=")
+                        raw[key] = value
+                    config = harness_config(raw)
+                    print(f"# {name} seed {seed}", flush=True)
+                    result = run_comparison(snapshot, config, name, encoder, args.cache)
+                    runs.append(result.metrics)
+                    args.out.mkdir(parents=True, exist_ok=True)
+                    (args.out / f"{name}-seed{seed}.json").write_text(
+                        json.dumps(result.metrics, indent=2)
+                    )
+                summary = summarise(runs)
+                print_table(name, summary)
+                report["datasets"][name] = {
+                    "split": runs[0]["split"],
+                    "import_snapshot_seconds": round(prep_s, 1),
+                    "models": {
+                        model: {col: [round(v, 5) for v in mean_std(vals)] for col, vals in row.items()}
+                        for model, row in summary.items()
+                    },
+                    "goals": goals(summary),
+                }
+                print(json.dumps(report["datasets"][name]["goals"]), flush=True)
+        finally:
+            server.stop()
+    report["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    sys.stdout.write(json.dumps(report) + "\n")
+
+
+if __name__ == "__main__":
+    main()
