@@ -297,8 +297,6 @@ def _cell(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-
-
 # ---- model -----------------------------------------------------------------------------------
 def _cache_dir() -> Path:
     return state.settings.home / "embeddings"
@@ -340,7 +338,7 @@ def encode(
                 seconds += stats.seconds
             totals[kind] = {"texts": count, "encoded": encoded, "from_cache": from_cache,
                             "empty": empty, "seconds": round(seconds, 2),
-                            "texts_per_s": round(count / seconds, 1) if seconds else 0.0}  # fmt: skip
+                            "texts_per_s": round(count / seconds, 1) if seconds else 0.0}  # noqa: E501  # fmt: skip
     for kind, figures in totals.items():
         console.print(
             f"{kind}: {figures['texts']:,} texts, {figures['encoded']:,} encoded, "

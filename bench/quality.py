@@ -46,9 +46,7 @@ HEADLINE = (
 
 def load(name: str, root: Path) -> Any:
     fmt, options = DATASETS[name]
-    options = {
-        k: str(root / name / v) if k == "descriptions" else v for k, v in options.items()
-    }
+    options = {k: str(root / name / v) if k == "descriptions" else v for k, v in options.items()}
     return load_dataset(root / name, fmt, **options)
 
 
@@ -69,7 +67,11 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, dict[str, list[float]]]:
 
 
 def print_table(dataset: str, summary: dict[str, dict[str, list[float]]]) -> None:
-    columns = [f"{g} {n}" for g, n in HEADLINE] + ["coverage@20", "mean_popularity@20", "train_seconds"]
+    columns = [f"{g} {n}" for g, n in HEADLINE] + [
+        "coverage@20",
+        "mean_popularity@20",
+        "train_seconds",
+    ]
     print(f"\n## {dataset} (mean ± std over seeds)\n")
     print("| model | " + " | ".join(columns) + " |")
     print("|---|" + "---|" * len(columns))
@@ -144,7 +146,9 @@ def main() -> None:
                     "split": runs[0]["split"],
                     "import_snapshot_seconds": round(prep_s, 1),
                     "models": {
-                        model: {col: [round(v, 5) for v in mean_std(vals)] for col, vals in row.items()}
+                        model: {
+                            col: [round(v, 5) for v in mean_std(vals)] for col, vals in row.items()
+                        }
                         for model, row in summary.items()
                     },
                     "goals": goals(summary),

@@ -51,7 +51,8 @@ def harness_config(raw: dict[str, Any]) -> HarnessConfig:
             top[key] = _coerce(HarnessConfig, key, value)
         else:
             raise ValueError(
-                f"unknown setting {key!r}; expected seed, cold_fraction, models, train.*, tailgraph.*"
+                f"unknown setting {key!r}; "
+                "expected seed, cold_fraction, models, train.*, tailgraph.*"
             )
     return HarnessConfig(**top, train=TrainConfig(**train), tailgraph=TailgraphConfig(**tailgraph))
 

@@ -2,7 +2,8 @@
 
 Node spaces: users `0..U-1`, items `0..I-1`, entities `0..E-1` (snapshot row order).
 The knowledge graph is used as one homogeneous graph over `I + E'` nodes (items
-first, then the E' entities kept for propagation, see `propagation_edges`) with a relation id per edge; every triple appears in both
+first, then the E' entities kept for propagation, see `propagation_edges`) with a
+relation id per edge; every triple appears in both
 directions, the reverse with its own relation id (`<REL>__rev`), so information
 flows entity → item and item → entity.
 """

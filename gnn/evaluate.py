@@ -33,7 +33,7 @@ def popularity_buckets(data: TrainData) -> torch.Tensor:
     counts = data.item_count[warm].numpy()
     order = np.lexsort((warm.numpy(), -counts))  # most popular first, ties by index
     n = len(warm)
-    n_head, n_tail = int(round(0.2 * n)), int(round(0.5 * n))
+    n_head, n_tail = round(0.2 * n), round(0.5 * n)
     bucket = torch.full((data.num_items,), -1, dtype=torch.long)
     ranked = warm[torch.from_numpy(order)]
     bucket[ranked[:n_head]] = 0
@@ -87,7 +87,9 @@ def evaluate(
             batch = users[start : start + batch_size]
             scores = scorer(batch).double().clone()
             scale = scores.abs().max().clamp(min=1e-12)
-            scores += torch.rand(scores.shape, generator=generator, dtype=torch.float64) * scale * 1e-9
+            scores += (
+                torch.rand(scores.shape, generator=generator, dtype=torch.float64) * scale * 1e-9
+            )
             scores[:, ~candidates] = -torch.inf
             scores[_dense(data.seen[part], batch, data.num_items)] = -torch.inf
             top = torch.topk(scores, max_k, dim=1).indices

@@ -69,7 +69,7 @@ def split_interactions(
     """`interactions` has integer `user`, `item` and float `ts` (NaN when absent) columns."""
     rng = np.random.default_rng(seed)
     items_seen = np.unique(interactions["item"].to_numpy())
-    n_cold = int(round(cold_fraction * len(items_seen)))
+    n_cold = round(cold_fraction * len(items_seen))
     cold_items = np.sort(rng.choice(items_seen, size=n_cold, replace=False))
     is_cold = np.isin(interactions["item"].to_numpy(), cold_items)
     cold_test = np.flatnonzero(is_cold)

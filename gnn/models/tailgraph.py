@@ -227,7 +227,9 @@ class TailgraphModel(Recommender):
                 src += [base + k, node]
                 dst += [node, base + k]
                 types += [relation, relation + num_forward]
-        edge_index = torch.cat([self.data.kg_edge_index, torch.tensor([src, dst], dtype=torch.long)], 1)
+        edge_index = torch.cat(
+            [self.data.kg_edge_index, torch.tensor([src, dst], dtype=torch.long)], 1
+        )
         edge_type = torch.cat([self.data.kg_edge_type, torch.tensor(types, dtype=torch.long)])
         text = text if self.config.use_text else torch.zeros_like(text)
         with torch.no_grad():

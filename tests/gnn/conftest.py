@@ -46,7 +46,9 @@ def small_snapshot(server_home: Path, tmp_path_factory: pytest.TempPathFactory) 
 
 
 @pytest.fixture(scope="session")
-def tiny_features(tiny_snapshot: GraphSnapshot, encoder: TextEncoder, cache_dir: Path) -> TextFeatures:
+def tiny_features(
+    tiny_snapshot: GraphSnapshot, encoder: TextEncoder, cache_dir: Path
+) -> TextFeatures:
     return text_features(tiny_snapshot, "full", encoder, cache_dir)
 
 

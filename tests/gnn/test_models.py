@@ -100,7 +100,9 @@ def test_new_item_gets_an_embedding_and_can_be_ranked(tiny_data: TrainData) -> N
     src, dst = tiny_data.kg_edge_index
     forward = tiny_data.num_relations // 2
     out_edges = (src == source) & (tiny_data.kg_edge_type < forward)
-    links = list(zip(dst[out_edges].tolist(), tiny_data.kg_edge_type[out_edges].tolist(), strict=True))
+    links = list(
+        zip(dst[out_edges].tolist(), tiny_data.kg_edge_type[out_edges].tolist(), strict=True)
+    )
     assert links
     z_new = model.embed_new_items(tiny_data.item_text[source : source + 1], [links])
     assert z_new.shape == (1, model.config.dim)

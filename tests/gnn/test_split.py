@@ -38,7 +38,9 @@ def test_temporal_split_orders_each_user_and_holds_out_cold_items() -> None:
     assert len(np.unique(np.concatenate(parts))) == len(x)  # a partition
     assert not np.isin(x["item"].to_numpy()[split.train], split.cold_items).any()
     assert np.isin(x["item"].to_numpy()[split.cold_test], split.cold_items).all()
-    for user, group in x.iloc[np.concatenate([split.train, split.valid, split.test])].groupby("user"):
+    for user, _group in x.iloc[np.concatenate([split.train, split.valid, split.test])].groupby(
+        "user"
+    ):
         last_train = x.loc[split.train][x.loc[split.train, "user"] == user]["ts"].max()
         first_test = x.loc[split.test][x.loc[split.test, "user"] == user]["ts"].min()
         if not np.isnan(first_test):
