@@ -336,9 +336,10 @@ def encode(
                 empty += stats.empty
                 count += stats.total
                 seconds += stats.seconds
+            rate = round(count / seconds, 1) if seconds else 0.0
             totals[kind] = {"texts": count, "encoded": encoded, "from_cache": from_cache,
                             "empty": empty, "seconds": round(seconds, 2),
-                            "texts_per_s": round(count / seconds, 1) if seconds else 0.0}  # noqa: E501  # fmt: skip
+                            "texts_per_s": rate}  # fmt: skip
     for kind, figures in totals.items():
         console.print(
             f"{kind}: {figures['texts']:,} texts, {figures['encoded']:,} encoded, "

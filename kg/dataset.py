@@ -6,7 +6,7 @@
 | `entities`     | `entity_id`, `name`, `type`      |                                            |
 | `triples`      | `head`, `relation`, `tail`       | `weight`                                   |
 | `users`        | `user_id`                        | attribute columns (age, gender, ...)       |
-| `interactions` | `user_id`, `item_id`             | `timestamp`, `rating`/`weight`, `kind`, context |
+| `interactions` | `user_id`, `item_id`             | `timestamp`, `rating`, `weight`, `kind`, ... |
 
 Only `items` is mandatory. Ids are strings. Entity `name` may be empty for
 datasets whose entities are opaque ids (no fake names are made up).
