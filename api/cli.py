@@ -457,7 +457,11 @@ def demo(
     console.rule("4. encode item and entity text")
     encode()
     console.rule("5. train and evaluate every model on one split")
-    train(out=out, config=None, set_=[f"seed={seed}", *(set_ or [])], dataset_name=f"sample-{size}")
+    # Ours against every baseline; the ablations live in bench/quality.py (they add minutes).
+    from gnn.harness import BASELINES
+
+    defaults = [f"seed={seed}", "models=" + ",".join(("tailgraph", *BASELINES))]
+    train(out=out, config=None, set_=[*defaults, *(set_ or [])], dataset_name=f"sample-{size}")
     console.print(f"report: {out / 'report.md'}")
 
 
