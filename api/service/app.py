@@ -1,0 +1,100 @@
+"""The app factory: routers, error handlers, metrics/log middleware, the run loaded at start.
+
+`create_app(settings)` returns a FastAPI app whose lifespan loads the run (failing fast
+on a bad run directory: a misconfigured server should not come up) and closes the
+graph connection at shutdown. Error handling:
+
+- `ApiError` (404/409/422/503/401 raised by the code) → its status and body;
+- `GraphUnavailable` escaping a handler → 503 (the graph layer's own error);
+- request validation → FastAPI's 422, which names the field;
+- anything else is a bug: logged with its traceback and request id, answered 500 with
+  only the request id (no internals leak to clients).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import torch
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from api.service.dependencies import require_api_key
+from api.service.errors import ApiError, graph_unavailable
+from api.service.observability import Metrics, ObservabilityMiddleware, configure_logging
+from api.service.routers import items, ops, recommendations, users
+from api.service.runtime import Runtime
+from api.service.settings import ServiceSettings
+from encoders import TextEncoder
+from kg.errors import GraphUnavailable
+
+log = logging.getLogger("tailgraph.api")
+
+DESCRIPTION = """Knowledge-graph-augmented recommendations for the long tail.
+
+Recommendations are computed from the loaded run's tensors and keep working while the
+graph is down; explanations, recorded interactions and new items need the graph and
+answer 503 until it is back. Errors use one shape: `{"detail": [{"loc", "msg", "type"}]}`.
+"""
+
+
+def create_app(
+    settings: ServiceSettings | None = None, encoder: TextEncoder | None = None
+) -> FastAPI:
+    settings = settings or ServiceSettings()
+    configure_logging(settings.log_level)
+    torch.set_num_threads(settings.torch_threads)
+    metrics = Metrics()
+    runtime = Runtime(settings, encoder=encoder, metrics=metrics)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime.start()
+        yield
+        runtime.close()
+
+    app = FastAPI(title="Tailgraph", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.runtime = runtime
+    guarded = [Depends(require_api_key)]
+    app.include_router(users.router, dependencies=guarded)
+    app.include_router(recommendations.router, dependencies=guarded)
+    app.include_router(items.router, dependencies=guarded)
+    app.include_router(ops.admin, dependencies=guarded)
+    app.include_router(ops.router)  # health, readiness and metrics stay open for probes
+    app.add_middleware(ObservabilityMiddleware, metrics=metrics, log_requests=settings.access_log)
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        if exc.status == 503:
+            metrics.graph_unavailable.inc()
+        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(GraphUnavailable)
+    async def graph_down(request: Request, exc: GraphUnavailable) -> JSONResponse:
+        return await api_error(request, graph_unavailable(str(exc)))
+
+    @app.exception_handler(Exception)
+    async def server_bug(request: Request, exc: Exception) -> JSONResponse:
+        request_id = getattr(request.state, "request_id", None)
+        metrics.server_errors.inc()
+        log.error(
+            "unhandled error",
+            exc_info=exc,
+            extra={
+                "fields": {
+                    "request_id": request_id,
+                    "path": request.url.path,
+                    "method": request.method,
+                }
+            },
+        )
+        body = {
+            "detail": [
+                {"loc": [], "msg": f"internal error (request {request_id})", "type": "server_error"}
+            ]
+        }
+        return JSONResponse(body, status_code=500)
+
+    return app

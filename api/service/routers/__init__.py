@@ -1,0 +1,1 @@
+"""One router per resource: users, anonymous recommendations, items, ops (+ admin)."""

@@ -1,0 +1,81 @@
+"""Operations: liveness, readiness, Prometheus metrics, run reload."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+
+from api.service.dependencies import RuntimeDep
+from api.service.errors import responses
+from api.service.schemas import Health, Ready, ReloadRequest, ReloadResult, RunInfo
+from api.service.state import ServingState
+
+router = APIRouter(tags=["ops"])
+admin = APIRouter(prefix="/admin", tags=["admin"])
+
+
+def run_info(state: ServingState) -> RunInfo:
+    info = state.describe()
+    return RunInfo(
+        **info,
+        entity_types=sorted(t for t in state.catalogue.type_mask if t),
+        user_attributes=state.attributes.describe() if state.attributes else {},
+    )
+
+
+@router.get("/health", response_model=Health, summary="Liveness: the process answers")
+async def health() -> Health:
+    return Health()
+
+
+@router.get(
+    "/ready",
+    response_model=Ready,
+    responses={503: {"model": Ready, "description": "No run loaded yet."}},
+    summary="Readiness: a run is loaded (the graph may be down: recommendations still work)",
+)
+def ready(runtime: RuntimeDep) -> Response:
+    loaded = runtime.loaded
+    state = runtime.state if loaded else None
+    body = Ready(
+        ready=loaded,
+        run=run_info(state) if state is not None else None,
+        graph="up" if runtime.graph.up() else "down",
+        encoder="loaded" if state and runtime.encoders.is_loaded(state.text_model) else "lazy",
+    )
+    return JSONResponse(body.model_dump(mode="json"), status_code=200 if loaded else 503)
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}},
+)
+async def metrics(runtime: RuntimeDep) -> Response:
+    payload, content_type = runtime.metrics.render()
+    return Response(payload, media_type=content_type)
+
+
+@admin.post(
+    "/reload",
+    response_model=ReloadResult,
+    responses=responses(401, 409, 422),
+    summary="Load a run without restarting (atomic swap)",
+)
+def reload(runtime: RuntimeDep, body: ReloadRequest | None = None) -> ReloadResult:
+    """Builds the new state completely while the old one keeps serving, replays what was
+    recorded live (interactions, added items) that the new run lacks, then swaps one
+    reference: requests already running finish on the old state. A run that cannot be
+    loaded → 422 and the old one stays."""
+    run_dir = body.run_dir if body is not None else None
+    report = runtime.reload(Path(run_dir) if run_dir is not None else None)
+    return ReloadResult(
+        run=run_info(report.state),
+        seconds=report.seconds,
+        replayed_interactions=report.replayed_interactions,
+        replayed_items=report.replayed_items,
+        skipped=report.skipped,
+    )

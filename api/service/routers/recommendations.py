@@ -1,0 +1,63 @@
+"""Anonymous visitors: recommendations from session items, a free-text query, attributes."""
+
+from __future__ import annotations
+
+import torch
+from fastapi import APIRouter
+
+from api.service.dependencies import RuntimeDep, StateDep
+from api.service.errors import ApiError, invalid, responses
+from api.service.routers.common import candidate_mask, scored
+from api.service.schemas import AnonymousRequest, Recommendations
+from api.service.scoring import top_k
+from encoders import EmptyTextError
+
+router = APIRouter(tags=["recommendations"])
+
+
+@router.post(
+    "/recommendations",
+    response_model=Recommendations,
+    responses=responses(401, 404, 422),
+    summary="Recommend items for an anonymous visitor",
+)
+def recommend_anonymous(
+    body: AnonymousRequest, runtime: RuntimeDep, state: StateDep
+) -> Recommendations:
+    """From any mix of: the session's items (most recent first), a free-text query (encoded
+    now with the run's text model, projected into the item space), user attributes. At
+    least one is needed. With `exclude_seen`, the session items are left out."""
+    # A thread-pool endpoint: encoding a query runs the transformer (milliseconds).
+    if not body.item_ids and body.query is None and not body.attributes:
+        raise invalid([(["body"], "expected at least one of item_ids, query, attributes")])
+    catalogue = state.catalogue
+    unknown = [
+        (["body", "item_ids", k], f"no item {item!r} in the served run")
+        for k, item in enumerate(body.item_ids)
+        if item not in catalogue.index
+    ]
+    if unknown:
+        raise ApiError(404, unknown, "not_found")
+    session = torch.tensor([catalogue.index[i] for i in body.item_ids], dtype=torch.long)
+    codes = None
+    if body.attributes:
+        if state.attributes is None:
+            raise invalid([(["body", "attributes"], "the served model uses no user attributes")])
+        codes, problems = state.attributes.encode(body.attributes)
+        if problems:
+            raise invalid([(["body", "attributes", name], msg) for name, msg in problems])
+    mask = candidate_mask(state, body.entity_id, body.entity_type, "body")
+    query = None
+    if body.query is not None:
+        try:
+            query = runtime.query_vector(state, body.query)
+        except EmptyTextError as exc:
+            raise invalid([(["body", "query"], str(exc))]) from exc
+    vector = state.anonymous_vector(session, query, codes)
+    excluded = [session] if body.exclude_seen and len(session) else None
+    [(values, indices)] = top_k(
+        vector[None], catalogue.z, catalogue.log_count, body.k, body.tail_boost, excluded, mask
+    )
+    return Recommendations(
+        user_id=None, items=scored(catalogue, values, indices), run=str(state.run_dir)
+    )

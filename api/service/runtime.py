@@ -1,0 +1,293 @@
+"""The app's long-lived parts: the served state reference, graph, encoders, the live log.
+
+Reads take `runtime.state` once per request (a dependency) and use that object to the
+end, so a reload never changes the run under a request's feet. Writes (a recorded
+interaction, an added item) are serialised by one lock and always land on the
+*current* state; each is also appended to a bounded live log. A reload builds the new
+state completely outside that lock — requests keep being served from the old one — then,
+under the lock, replays the live log onto the new state (what a freshly trained run does
+not know yet) and swaps the reference.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from api.service.encoding import EncoderBox
+from api.service.errors import ApiError, conflict, invalid, not_found
+from api.service.graph import GraphGateway
+from api.service.observability import Metrics
+from api.service.settings import ServiceSettings
+from api.service.state import NewItem, RunLoadError, ServingState, load_state
+from encoders import TextEncoder, item_text
+
+log = logging.getLogger("tailgraph.api.runtime")
+
+
+@dataclass(frozen=True)
+class InteractionEvent:
+    user_id: str
+    item_id: str
+
+
+@dataclass(frozen=True)
+class ReloadReport:
+    state: ServingState
+    seconds: float
+    replayed_interactions: int
+    replayed_items: int
+    skipped: int
+
+
+def interaction_key(user_id: str, item_id: str, ts: float | None, kind: str | None) -> str:
+    """The key `kg.validate` gives an imported interaction, so MERGE dedupes across both."""
+    raw = f"{user_id}\x1f{item_id}\x1f{ts}\x1f{kind}".encode()
+    return hashlib.sha1(raw, usedforsecurity=False).hexdigest()[:20]
+
+
+class Runtime:
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        encoder: TextEncoder | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.settings = settings
+        graph_settings = settings.graph.model_copy(
+            update={"query_timeout_s": settings.graph_timeout_s}
+        )
+        self.graph = GraphGateway(graph_settings)
+        self.encoders = EncoderBox(encoder)
+        self.metrics = metrics or Metrics()
+        self._state: ServingState | None = None
+        self._write_lock = threading.Lock()
+        self._reload_lock = threading.Lock()
+        self._events: deque[InteractionEvent | NewItem] = deque(maxlen=settings.max_live_events)
+
+    # ---- state ------------------------------------------------------------------------------
+    @property
+    def state(self) -> ServingState:
+        state = self._state
+        if state is None:
+            raise ApiError(503, [(["run"], "no run is loaded yet")], "not_ready")
+        return state
+
+    @property
+    def loaded(self) -> bool:
+        return self._state is not None
+
+    def start(self) -> None:
+        state = self._build(self.settings.run_dir)
+        self._state = state
+        log.info("run loaded", extra={"fields": state.describe()})
+
+    def _build(self, run_dir: Path) -> ServingState:
+        state = load_state(run_dir)
+        encoder = self.encoders.get(state.text_model)
+        text_dim = int(state.data.item_text.shape[1])
+        if encoder.dim != text_dim:
+            raise RunLoadError(
+                f"{run_dir}: the run's text embeddings have {text_dim} dimensions, the text "
+                f"model {state.text_model!r} gives {encoder.dim}"
+            )
+        if self.settings.load_encoder:
+            self.encoders.load(state.text_model)
+        return state
+
+    def reload(self, run_dir: Path | None) -> ReloadReport:
+        if not self._reload_lock.acquire(blocking=False):
+            raise conflict(["run_dir"], "a reload is already running; try again when it ends")
+        started = time.perf_counter()
+        try:
+            target = Path(run_dir) if run_dir is not None else self.state.run_dir
+            try:
+                new = self._build(target)
+            except RunLoadError as exc:
+                self.metrics.reloads.labels("refused").inc()
+                raise invalid([(["body", "run_dir"], str(exc))]) from exc
+            with self._write_lock:
+                replayed, items, skipped = self._replay(new)
+                self._state = new
+            self.metrics.reloads.labels("ok").inc()
+            report = ReloadReport(
+                new, round(time.perf_counter() - started, 3), replayed, items, skipped
+            )
+            log.info(
+                "run reloaded",
+                extra={
+                    "fields": {
+                        **new.describe(),
+                        "seconds": report.seconds,
+                        "replayed_interactions": replayed,
+                        "replayed_items": items,
+                        "skipped": skipped,
+                    }
+                },
+            )
+            return report
+        finally:
+            self._reload_lock.release()
+
+    def _replay(self, state: ServingState) -> tuple[int, int, int]:
+        """Apply the live log to a freshly loaded state: items first, then interactions."""
+        skipped = 0
+        items = [e for e in self._events if isinstance(e, NewItem)]
+        fresh = [item for item in items if item.id not in state.catalogue.index]
+        embeddable = []
+        links = []
+        for item in fresh:
+            resolved, problems = state.resolve_links(item.links)
+            if problems:
+                skipped += 1
+                continue
+            embeddable.append(item)
+            links.append(resolved)
+        if embeddable:
+            texts = [self._item_text(state, item) for item in embeddable]
+            vectors = self.encoders.encode(state.text_model, texts)
+            state.add_items(embeddable, state.embed(vectors, links))
+        replayed = 0
+        for event in self._events:
+            if not isinstance(event, InteractionEvent):
+                continue
+            user = state.users.index.get(event.user_id)
+            item = state.catalogue.index.get(event.item_id)
+            if user is None or item is None:
+                skipped += 1
+                continue
+            if state.knows_interaction(user, item):
+                continue  # the new run was trained with it already
+            state.record(user, item)
+            replayed += 1
+        return replayed, len(embeddable), skipped
+
+    # ---- writes -----------------------------------------------------------------------------
+    def record_interaction(
+        self,
+        user_id: str,
+        item_id: str,
+        ts: float | None,
+        weight: float | None,
+        rating: float | None,
+        kind: str | None,
+        context: dict[str, Any],
+    ) -> tuple[str, float, list[str]]:
+        """Write to the graph (MERGE), then move the item to the front of the user's history."""
+        state = self.state
+        if user_id not in state.users.index:
+            raise not_found(["path", "user_id"], f"no user {user_id!r} in the served run")
+        if item_id not in state.catalogue.index:
+            raise not_found(["body", "item_id"], f"no item {item_id!r} in the served run")
+        ts = time.time() if ts is None else ts
+        key = interaction_key(user_id, item_id, ts, kind)
+        row = {
+            "user_id": user_id,
+            "item_id": item_id,
+            "key": key,
+            "ts": ts,
+            "weight": weight,
+            "rating": rating,
+            "kind": kind,
+            "ctx": context,
+        }
+        written = self.graph.run("record_interactions", {"rows": [row]})
+        if not written:
+            raise conflict(
+                ["path", "user_id"],
+                f"user {user_id!r} or item {item_id!r} is in the run but not in the graph",
+            )
+        with self._write_lock:
+            current = self.state  # a reload may have swapped it while the graph wrote
+            user = current.users.index.get(user_id)
+            item = current.catalogue.index.get(item_id)
+            if user is None or item is None:
+                raise not_found(["body", "item_id"], "the run reloaded without this user/item")
+            history = current.record(user, item)
+            self._events.append(InteractionEvent(user_id, item_id))
+        self.metrics.interactions.inc()
+        ids = current.catalogue.ids
+        return key, ts, [ids[i] for i in history.tolist() if i >= 0]
+
+    def _item_text(self, state: ServingState, item: NewItem) -> str:
+        return item_text(
+            item.title, item.description, dict(item.attributes), state.related_names(item.links)
+        )
+
+    def add_item(self, item: NewItem) -> ServingState:
+        """Embed (no retraining), write to the graph, then make it recommendable."""
+        state = self.state
+        if item.id in state.catalogue.index:
+            raise conflict(["body", "id"], f"item {item.id!r} already exists")
+        resolved, problems = state.resolve_links(item.links)
+        if problems:
+            unknown = [p for p in problems if p[1] == "target" and "no entity" in p[2]]
+            located = [(["body", "links", k, name], msg) for k, name, msg in problems]
+            if unknown and len(unknown) == len(problems):
+                raise ApiError(404, located, "not_found")
+            raise invalid(located)
+        if state.model.content is None:
+            raise invalid(
+                [(["body"], "the served model has no content tower; it cannot embed new items")]
+            )
+        text = self.encoders.encode(state.text_model, [self._item_text(state, item)])
+        z = state.embed(text, [resolved])
+        if self.graph.run("existing_items", {"ids": [item.id]}):
+            raise conflict(["body", "id"], f"item {item.id!r} already exists in the graph")
+        self._write_item_to_graph(state, item)
+        with self._write_lock:
+            current = self.state
+            if current is not state:  # reloaded meanwhile: embed with the model now served
+                resolved, problems = current.resolve_links(item.links)
+                if problems:
+                    raise invalid([(["body", "links"], "the reloaded run cannot take these links")])
+                text = self.encoders.encode(current.text_model, [self._item_text(current, item)])
+                z = current.embed(text, [resolved])
+            if item.id in current.catalogue.index:
+                raise conflict(["body", "id"], f"item {item.id!r} already exists")
+            current.add_items([item], z)
+            self._events.append(item)
+        self.metrics.items_added.inc()
+        return current
+
+    def _write_item_to_graph(self, state: ServingState, item: NewItem) -> None:
+        row = {
+            "id": item.id,
+            "title": item.title,
+            "description": item.description,
+            "attrs": dict(item.attributes),
+        }
+        self.graph.run("import_items", {"rows": [row]})
+        groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for relation, target in item.links:
+            label = "Entity" if target in state.kg.entity_index else "Item"
+            groups.setdefault((relation, label), []).append(
+                {"head": item.id, "tail": target, "weight": None}
+            )
+        for (relation, label), rows in groups.items():
+            self.graph.run(
+                "import_triples", {"rows": rows}, head="Item", relation=relation, tail=label
+            )
+
+    # ---- reads that need the graph -------------------------------------------------------------
+    def recent_items(self, user_id: str, limit: int) -> list[str]:
+        rows = self.graph.run("user_recent_items", {"user_id": user_id, "limit": limit})
+        return [str(row["item_id"]) for row in rows]
+
+    def explain_rows(self, history: list[str], item_id: str) -> list[dict[str, Any]]:
+        params = {"ids": history, "item_id": item_id, "limit": self.settings.explain_paths}
+        return self.graph.run("explain_paths", params)
+
+    def query_vector(self, state: ServingState, text: str) -> torch.Tensor:
+        return self.encoders.query(state.text_model, text)
+
+    def close(self) -> None:
+        self.graph.close()

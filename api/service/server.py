@@ -1,0 +1,63 @@
+"""`serve(run_dir, host, port, workers)`: run the API under uvicorn (what `tailgraph serve` calls).
+
+With one worker the app object is built here and handed to uvicorn. With several,
+uvicorn starts each worker from an import string, so the settings travel through the
+environment (`TAILGRAPH_API_*`, read by `ServiceSettings` in each worker) and
+`api.service.server:app_from_env` builds one app per worker. Each worker holds its own
+copy of the run and of the live overlays: an interaction recorded on one worker shapes
+that worker's next answers, and reaches the others at the next reload or training run
+(the graph has it at once). Prometheus values are shared through
+`PROMETHEUS_MULTIPROC_DIR`, set here before the workers start.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+
+from api.service.app import create_app
+from api.service.observability import log_config
+from api.service.settings import ServiceSettings
+
+
+def app_from_env() -> FastAPI:
+    """uvicorn factory for worker processes: settings from `TAILGRAPH_API_*`."""
+    return create_app(ServiceSettings())
+
+
+def serve(
+    run_dir: Path | str | None = None,
+    host: str | None = None,
+    port: int | None = None,
+    workers: int | None = None,
+) -> None:
+    """Serve `run_dir` (default `TAILGRAPH_API_RUN_DIR`) until interrupted."""
+    overrides = {
+        key: value
+        for key, value in (
+            ("run_dir", run_dir),
+            ("host", host),
+            ("port", port),
+            ("workers", workers),
+        )
+        if value is not None
+    }
+    settings = ServiceSettings(**overrides)
+    common = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": log_config(settings.log_level),
+        "access_log": False,  # ours is in the middleware: JSON, with route and request id
+        "timeout_graceful_shutdown": 10,
+    }
+    if settings.workers == 1:
+        uvicorn.run(create_app(settings), **common)  # type: ignore[arg-type]
+        return
+    # Workers re-read settings from the environment: pass what the caller overrode.
+    os.environ["TAILGRAPH_API_RUN_DIR"] = str(Path(settings.run_dir).resolve())
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="tailgraph-prom-"))
+    uvicorn.run("api.service.server:app_from_env", factory=True, workers=settings.workers, **common)  # type: ignore[arg-type]
