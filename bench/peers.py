@@ -84,13 +84,14 @@ def worker(job_path: Path) -> None:
     import torch
     from recbole.config import Config
     from recbole.data import create_dataset, data_preparation
-    from recbole.utils import get_model, get_trainer, init_seed
+    from recbole.utils import get_model, get_trainer, init_logger, init_seed
     from recbole.utils.case_study import full_sort_topk
 
     torch.set_num_threads(job["threads"])
     config = Config(model=job["model"], dataset=job["config"]["dataset"],
                     config_dict=job["config"])  # fmt: skip
     init_seed(config["seed"], config["reproducibility"])
+    init_logger(config)  # RecBole's per-epoch log, under <work>/log/
     dataset = create_dataset(config)
     train_data, valid_data, test_data = data_preparation(config, dataset)
     init_seed(config["seed"] + config["local_rank"], config["reproducibility"])
@@ -197,8 +198,11 @@ def peer_config(export: Any, model: str, seed: int, train: Any, work: Path) -> d
         "embedding_size": 64,
         "eval_batch_size": 4096,
     }
-    if model == "Pop":  # counts, no training: one pass, no sampled negatives to count
-        overrides.update(epochs=1, train_neg_sample_args=None)
+    if model == "Pop":
+        # One counting pass without sampled negatives (they would be counted too). Batches of
+        # one: Pop.calculate_loss does `item_cnt[item] += 1` with fancy indexing, which counts
+        # an item once per *batch*, so at 2048 the head items all tie at the number of batches.
+        overrides.update(epochs=1, train_neg_sample_args=None, train_batch_size=1)
     if model in KG_MODELS:
         overrides["kg_embedding_size"] = 64
     return recbole_config(export, **overrides)
