@@ -6,7 +6,7 @@ graph connection at shutdown. Error handling:
 
 - `ApiError` (404/409/422/503/401 raised by the code) → its status and body;
 - `GraphUnavailable` escaping a handler → 503 (the graph layer's own error);
-- request validation → FastAPI's 422, which names the field;
+- request validation → 422 naming the field (FastAPI's shape, non-finite inputs made safe);
 - anything else is a bug: logged with its traceback and request id, answered 500 with
   only the request id (no internals leak to clients).
 """
@@ -14,11 +14,15 @@ graph connection at shutdown. Error handling:
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import torch
 from fastapi import Depends, FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from api.service.dependencies import require_api_key
@@ -38,6 +42,17 @@ Recommendations are computed from the loaded run's tensors and keep working whil
 graph is down; explanations, recorded interactions and new items need the graph and
 answer 503 until it is back. Errors use one shape: `{"detail": [{"loc", "msg", "type"}]}`.
 """
+
+
+def json_safe(value: Any) -> Any:
+    """Non-finite floats as strings ("nan", "inf"): strict JSON has no such numbers."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    return value
 
 
 def create_app(
@@ -70,6 +85,12 @@ def create_app(
         if exc.status == 503:
             metrics.graph_unavailable.inc()
         return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own handler echoes the input, and a NaN/Infinity input (Python's JSON
+        # parser accepts them) then fails to render: a 500 for bad client input.
+        return JSONResponse({"detail": json_safe(jsonable_encoder(exc.errors()))}, status_code=422)
 
     @app.exception_handler(GraphUnavailable)
     async def graph_down(request: Request, exc: GraphUnavailable) -> JSONResponse:

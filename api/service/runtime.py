@@ -154,7 +154,7 @@ class Runtime:
         if embeddable:
             texts = [self._item_text(state, item) for item in embeddable]
             vectors = self.encoders.encode(state.text_model, texts)
-            state.add_items(embeddable, state.embed(vectors, links))
+            state.add_items(embeddable, state.embed(vectors, links), vectors)
         replayed = 0
         for event in self._events:
             if not isinstance(event, InteractionEvent):
@@ -253,7 +253,7 @@ class Runtime:
                 z = current.embed(text, [resolved])
             if item.id in current.catalogue.index:
                 raise conflict(["body", "id"], f"item {item.id!r} already exists")
-            current.add_items([item], z)
+            current.add_items([item], z, text)
             self._events.append(item)
         self.metrics.items_added.inc()
         return current

@@ -41,7 +41,18 @@ def top_k(
     tail_boost: a float or [B] per-user λ; excluded: B index tensors (items never to
     return); candidates: [B, N] or [N] bool (items allowed), None = all.
     """
-    scores = users @ items.T  # [B, N]
+    return top_k_of(users @ items.T, log_count, k, tail_boost, excluded, candidates)
+
+
+def top_k_of(
+    scores: torch.Tensor,
+    log_count: torch.Tensor,
+    k: int,
+    tail_boost: torch.Tensor | float = 0.0,
+    excluded: Sequence[torch.Tensor] | None = None,
+    candidates: torch.Tensor | None = None,
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """`top_k` from precomputed scores [B, N] (which it may modify in place)."""
     if isinstance(tail_boost, torch.Tensor):
         scores = scores - tail_boost.unsqueeze(1) * log_count.unsqueeze(0)
     elif tail_boost:

@@ -45,6 +45,8 @@ from gnn.models.tailgraph import TailgraphModel
 from gnn.run_dir import load_run, read_tables
 
 BUCKETS = ("head", "mid", "tail")
+QUERY_NEIGHBOURS = 10
+QUERY_TEMPERATURE = 0.05
 COLD = "cold"
 EMPTY = torch.zeros(0, dtype=torch.long)
 
@@ -95,6 +97,7 @@ class Catalogue:
     z: torch.Tensor  # [N, d]
     unit: torch.Tensor  # [N, d] z / ‖z‖
     log_count: torch.Tensor  # [N] log(1 + training interactions)
+    text: torch.Tensor  # [N, t] LM text embeddings (unit rows; zero = no text)
     count: list[int]
     bucket: list[str]
     entity_items: dict[str, torch.Tensor]  # entity id -> indices of items linked to it
@@ -106,7 +109,11 @@ class Catalogue:
         return len(self.ids)
 
     def with_items(
-        self, items: Sequence[NewItem], z_new: torch.Tensor, kg: KnowledgeGraph
+        self,
+        items: Sequence[NewItem],
+        z_new: torch.Tensor,
+        text_new: torch.Tensor,
+        kg: KnowledgeGraph,
     ) -> Catalogue:
         """A new catalogue with `items` appended (copy on write: readers keep the old one)."""
         start = len(self.ids)
@@ -136,6 +143,7 @@ class Catalogue:
             z=torch.cat([self.z, z_new]),
             unit=torch.cat([self.unit, F.normalize(z_new, dim=1)]),
             log_count=torch.cat([self.log_count, torch.zeros(len(items))]),
+            text=torch.cat([self.text, text_new]),
             count=self.count + [0] * len(items),
             bucket=self.bucket + [COLD] * len(items),
             entity_items=entity_items,
@@ -307,38 +315,52 @@ class ServingState:
         return bool((self.seen(user) == item).any())
 
     # -- anonymous visitors --
-    def anonymous_vector(
+    def anonymous_scores(
         self,
         session: torch.Tensor | None,
         query: torch.Tensor | None,
         attributes: torch.Tensor | None,
     ) -> torch.Tensor:
-        """p for a visitor the model does not know, from what the request carries.
+        """Scores [N] for a visitor the model does not know, from what the request carries.
 
-        Mirrors the user tower with no ID embedding: base = the query's text embedding
-        projected into the item space (`content.project`, 0 without a query); plus the
-        attention-pooled session items (most recent first; the base steers attention);
-        plus the attribute embeddings.
+        The user tower without an ID embedding: p = attention-pooled session items (most
+        recent first, `pool_history`) + the attribute embeddings + for a query, its
+        pseudo-session: the `QUERY_NEIGHBOURS` items whose LM text is closest to the
+        query, softmax-weighted (temperature `QUERY_TEMPERATURE`), averaged in z. Then
+        s_i = ⟨p, z_i⟩, plus for a query the text relevance cos(q, t_i) standardised and
+        rescaled to the spread of ⟨p, z⟩, so the model ranks within what the text asks
+        for. Measured on sample-small (12 genre queries, share of the genre's items in
+        the top 10): projecting q with `content.project` 0.44, pseudo-session alone 0.60,
+        this blend 0.77, text cosine alone 0.79 — the blend keeps the text's precision
+        while the model picks among the matches (docs/decisions.md).
         """
         model, z = self.model, self.catalogue.z
-        base = torch.zeros(1, self.dim)
+        vector = torch.zeros(self.dim)
+        relevance = None
         with torch.no_grad():
-            if query is not None and model.content is not None:
-                base = model.content.project(query.reshape(1, -1))
-            vector = base.clone()
             if session is not None and len(session):
                 if model.config.use_history:
                     history = torch.full((1, HISTORY_LENGTH), -1, dtype=torch.long)
                     recent = session[:HISTORY_LENGTH]
                     history[0, : len(recent)] = recent
-                    vector = vector + model.pool_history(base, history, z)
+                    vector = vector + model.pool_history(torch.zeros(1, self.dim), history, z)[0]
                 else:
-                    vector = vector + z[session].mean(0, keepdim=True)
+                    vector = vector + z[session].mean(0)
             if attributes is not None:
                 for a, table in enumerate(model.attributes):
                     if int(attributes[a]) > 0:
-                        vector = vector + table(attributes[a : a + 1])
-        return vector[0]
+                        vector = vector + table(attributes[a : a + 1])[0]
+            if query is not None:
+                relevance = self.catalogue.text @ query
+                near = torch.topk(relevance, min(QUERY_NEIGHBOURS, len(relevance)))
+                weights = torch.softmax(near.values / QUERY_TEMPERATURE, 0)
+                vector = vector + (weights[:, None] * z[near.indices]).sum(0)
+            scores = z @ vector
+            if relevance is not None:
+                spread = float(scores.std()) if len(scores) > 1 else 1.0
+                standard = (relevance - relevance.mean()) / relevance.std().clamp(min=1e-6)
+                scores = scores + (spread if spread > 0 else 1.0) * standard
+        return scores
 
     # -- filters --
     def candidates(self, entity_id: str | None, entity_type: str | None) -> torch.Tensor | None:
@@ -401,9 +423,9 @@ class ServingState:
     def embed(self, text: torch.Tensor, links: list[list[tuple[int, int]]]) -> torch.Tensor:
         return self.model.embed_new_items(text, links)
 
-    def add_items(self, items: Sequence[NewItem], z_new: torch.Tensor) -> None:
+    def add_items(self, items: Sequence[NewItem], z_new: torch.Tensor, text: torch.Tensor) -> None:
         """Append embedded items; callers serialise writes."""
-        self.catalogue = self.catalogue.with_items(items, z_new, self.kg)
+        self.catalogue = self.catalogue.with_items(items, z_new, text, self.kg)
 
 
 # ---- building ----------------------------------------------------------------------------------
@@ -470,6 +492,7 @@ def _catalogue(
         z=z,
         unit=F.normalize(z, dim=1),
         log_count=torch.log1p(data.item_count.float()),
+        text=data.item_text.float().contiguous(),
         count=count.tolist(),
         bucket=bucket,
         entity_items=entity_items,

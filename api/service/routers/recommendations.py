@@ -9,7 +9,7 @@ from api.service.dependencies import RuntimeDep, StateDep
 from api.service.errors import ApiError, invalid, responses
 from api.service.routers.common import candidate_mask, scored
 from api.service.schemas import AnonymousRequest, Recommendations
-from api.service.scoring import top_k
+from api.service.scoring import top_k_of
 from encoders import EmptyTextError
 
 router = APIRouter(tags=["recommendations"])
@@ -25,8 +25,9 @@ def recommend_anonymous(
     body: AnonymousRequest, runtime: RuntimeDep, state: StateDep
 ) -> Recommendations:
     """From any mix of: the session's items (most recent first), a free-text query (encoded
-    now with the run's text model, projected into the item space), user attributes. At
-    least one is needed. With `exclude_seen`, the session items are left out."""
+    now with the run's text model: its closest items by text steer the user vector, and
+    text relevance is blended into the scores), user attributes. At least one is needed.
+    With `exclude_seen`, the session items are left out."""
     # A thread-pool endpoint: encoding a query runs the transformer (milliseconds).
     if not body.item_ids and body.query is None and not body.attributes:
         raise invalid([(["body"], "expected at least one of item_ids, query, attributes")])
@@ -53,10 +54,10 @@ def recommend_anonymous(
             query = runtime.query_vector(state, body.query)
         except EmptyTextError as exc:
             raise invalid([(["body", "query"], str(exc))]) from exc
-    vector = state.anonymous_vector(session, query, codes)
+    scores = state.anonymous_scores(session, query, codes)
     excluded = [session] if body.exclude_seen and len(session) else None
-    [(values, indices)] = top_k(
-        vector[None], catalogue.z, catalogue.log_count, body.k, body.tail_boost, excluded, mask
+    [(values, indices)] = top_k_of(
+        scores[None], catalogue.log_count, body.k, body.tail_boost, excluded, mask
     )
     return Recommendations(
         user_id=None, items=scored(catalogue, values, indices), run=str(state.run_dir)
