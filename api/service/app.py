@@ -116,6 +116,8 @@ def create_app(
                 {"loc": [], "msg": f"internal error (request {request_id})", "type": "server_error"}
             ]
         }
-        return JSONResponse(body, status_code=500)
+        # This answer is sent from outside the middleware stack: add the request id here.
+        headers = {"X-Request-ID": request_id} if request_id else None
+        return JSONResponse(body, status_code=500, headers=headers)
 
     return app

@@ -1,0 +1,74 @@
+"""The graph goes away and comes back: recommendations keep serving, graph endpoints 503,
+then recover by themselves — on a server of the test's own (the session one stays up)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from kg.embedded import EmbeddedServer
+from kg.settings import GraphSettings
+from tests.api.conftest import ClientFactory, import_sample
+
+
+@pytest.fixture
+def own_server(tmp_path: Path) -> Iterator[tuple[EmbeddedServer, GraphSettings]]:
+    server = EmbeddedServer(tmp_path / "graph-home")
+    server.start()
+    settings = GraphSettings(home=server.home, graph_name="down_test")
+    import_sample(settings, tmp_path / "journal")
+    yield server, settings
+    server.stop()
+
+
+def _graph_503(response: object) -> None:
+    assert response.status_code == 503, response.text  # type: ignore[attr-defined]
+    assert response.json()["detail"][0]["loc"] == ["graph"]  # type: ignore[attr-defined]
+    assert response.headers["retry-after"] == "5"  # type: ignore[attr-defined]
+
+
+def test_recommendations_survive_the_graph_and_writes_recover(
+    make_client: ClientFactory, own_server: tuple[EmbeddedServer, GraphSettings]
+) -> None:
+    server, settings = own_server
+    client: TestClient = make_client(settings)
+    user = "u00009"
+    explain = f"/users/{user}/recommendations/b00052/explanation"
+    recs = client.get(f"/users/{user}/recommendations", params={"k": 10}).json()["items"]
+    assert client.get(explain).status_code == 200
+
+    server.stop()
+    assert not server.status().running
+    # Everything served from the loaded run still works, unchanged.
+    assert client.get(f"/users/{user}/recommendations", params={"k": 10}).json()["items"] == recs
+    assert client.get("/items/b00001/similar").status_code == 200
+    assert client.get("/items/b00001").status_code == 200
+    anonymous = client.post("/recommendations", json={"item_ids": ["b00001"], "query": "spies"})
+    assert anonymous.status_code == 200
+    ready = client.get("/ready")
+    assert ready.status_code == 200 and ready.json()["graph"] == "down"
+    # What needs the graph says so, and changes nothing in memory.
+    _graph_503(client.get(explain))
+    _graph_503(client.post(f"/users/{user}/interactions", json={"item_id": recs[0]["item_id"]}))
+    assert client.get(f"/users/{user}/recommendations", params={"k": 10}).json()["items"] == recs
+    _graph_503(client.post("/items", json={"id": "b98888", "title": "Lost",
+                                           "links": [{"relation": "HAS_GENRE",
+                                                      "target": "genre:horror"}]}))  # fmt: skip
+    assert client.get("/items/b98888").status_code == 404
+    metrics = client.get("/metrics").text
+    assert "tailgraph_graph_unavailable_total 3.0" in metrics
+
+    server.start()  # same data directory: the graph is back, the app was never restarted
+    assert client.get(explain).status_code == 200
+    recorded = client.post(f"/users/{user}/interactions", json={"item_id": recs[0]["item_id"]})
+    assert recorded.status_code == 201
+    added = client.post("/items", json={"id": "b98888", "title": "Found",
+                                        "links": [{"relation": "HAS_GENRE",
+                                                   "target": "genre:horror"}]})  # fmt: skip
+    assert added.status_code == 201
+    assert client.get("/ready").json()["graph"] == "up"
+    after = client.get(f"/users/{user}/recommendations", params={"k": 10}).json()["items"]
+    assert recs[0]["item_id"] not in {item["item_id"] for item in after}

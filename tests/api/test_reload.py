@@ -1,0 +1,110 @@
+"""Reloading a run without a restart: full build, atomic swap, live events replayed."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import torch
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import runtime_of
+
+
+def _top(client: TestClient, user: str, k: int = 10) -> list[str]:
+    body = client.get(f"/users/{user}/recommendations", params={"k": k}).json()
+    return [item["item_id"] for item in body["items"]]
+
+
+def test_reload_swaps_to_the_new_run(writer: TestClient, run_dir: Path,
+                                     second_run_dir: Path) -> None:  # fmt: skip
+    runtime = runtime_of(writer)
+    old = runtime.state
+    before = _top(writer, "u00001")
+    response = writer.post("/admin/reload", json={"run_dir": str(second_run_dir)})
+    assert response.status_code == 200, response.text
+    assert response.json()["run"]["run_dir"] == str(second_run_dir)
+    new = runtime.state
+    assert new is not old
+    # Answers now come from run B's model (a different seed: a different ranking).
+    after = writer.get("/users/u00001/recommendations", params={"k": 10}).json()
+    assert after["run"] == str(second_run_dir)
+    u = new.users.index["u00001"]
+    raw = new.model.score(torch.tensor([u]))[0]
+    raw[new.seen(u)] = -torch.inf
+    assert [i["item_id"] for i in after["items"]] == [
+        new.catalogue.ids[i] for i in torch.topk(raw, 10).indices.tolist()
+    ]
+    assert [i["item_id"] for i in after["items"]] != before
+    # The old state object is untouched and still answers for whoever holds it.
+    assert old.run_dir == run_dir and old.user_vector(0).shape == new.user_vector(0).shape
+    # Default body: reload the run being served.
+    again = writer.post("/admin/reload")
+    assert again.status_code == 200 and again.json()["run"]["run_dir"] == str(second_run_dir)
+
+
+def test_requests_during_reloads_all_succeed_on_one_run_or_the_other(
+    writer: TestClient, run_dir: Path, second_run_dir: Path
+) -> None:
+    runs = {str(run_dir), str(second_run_dir)}
+    failures: list[str] = []
+    stop = threading.Event()
+
+    def hammer() -> None:
+        while not stop.is_set():
+            response = writer.get("/users/u00002/recommendations", params={"k": 5})
+            if response.status_code != 200 or response.json()["run"] not in runs:
+                failures.append(response.text)
+
+    threads = [threading.Thread(target=hammer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for target in (second_run_dir, run_dir, second_run_dir, run_dir):
+        assert writer.post("/admin/reload", json={"run_dir": str(target)}).status_code == 200
+    stop.set()
+    for thread in threads:
+        thread.join()
+    assert not failures
+
+
+def test_a_bad_run_is_refused_and_the_old_one_keeps_serving(writer: TestClient,
+                                                            tmp_path: Path) -> None:  # fmt: skip
+    before = _top(writer, "u00003")
+    for bad in (str(tmp_path), str(tmp_path / "missing"), "relative/nowhere"):
+        response = writer.post("/admin/reload", json={"run_dir": bad})
+        assert response.status_code == 422
+        assert response.json()["detail"][0]["loc"] == ["body", "run_dir"]
+    assert writer.post("/admin/reload", json={"run_dir": ""}).status_code == 422
+    assert writer.post("/admin/reload", json={"run_dir": 3}).status_code == 422
+    assert _top(writer, "u00003") == before
+    assert "tailgraph_reloads_total{outcome=\"refused\"} 3.0" in writer.get("/metrics").text
+
+
+def test_live_interactions_and_items_survive_a_reload(writer: TestClient,
+                                                      second_run_dir: Path) -> None:  # fmt: skip
+    item = {"id": "b97777", "title": "Night Train to Nowhere",
+            "links": [{"relation": "HAS_GENRE", "target": "genre:thriller"}]}  # fmt: skip
+    assert writer.post("/items", json=item).status_code == 201
+    first = _top(writer, "u00008")[0]
+    assert writer.post("/users/u00008/interactions", json={"item_id": first}).status_code == 201
+    assert writer.post("/users/u00008/interactions",
+                       json={"item_id": "b97777"}).status_code == 201  # fmt: skip
+    report = writer.post("/admin/reload", json={"run_dir": str(second_run_dir)}).json()
+    assert report["replayed_items"] == 1 and report["replayed_interactions"] >= 1
+    assert writer.get("/items/b97777").json()["added_live"] is True
+    state = runtime_of(writer).state
+    history = [state.catalogue.ids[i] for i in state.history(state.users.index["u00008"]).tolist()
+               if i >= 0]  # fmt: skip
+    assert history[:2] == ["b97777", first]
+    assert not {first, "b97777"} & set(_top(writer, "u00008", k=200))
+
+
+def test_a_second_reload_while_one_runs_is_409(writer: TestClient) -> None:
+    lock = runtime_of(writer)._reload_lock
+    lock.acquire()
+    try:
+        response = writer.post("/admin/reload", json={})
+    finally:
+        lock.release()
+    assert response.status_code == 409
+    assert writer.post("/admin/reload", json={}).status_code == 200
