@@ -465,5 +465,20 @@ def demo(
     console.print(f"report: {out / 'report.md'}")
 
 
+@app.command("serve")
+def serve(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory written by `tailgraph train`.")],
+    host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
+) -> None:
+    """Serve recommendations over HTTP (FastAPI) from a trained run."""
+    from api.service.server import serve as run_server
+
+    if not (run_dir / "model.safetensors").exists():
+        _fail(f"{run_dir}: expected a run directory with model.safetensors")
+    run_server(run_dir, host, port, workers)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()
