@@ -24,6 +24,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.service.dependencies import require_api_key
 from api.service.errors import ApiError, graph_unavailable
@@ -91,6 +92,17 @@ def create_app(
         # FastAPI's own handler echoes the input, and a NaN/Infinity input (Python's JSON
         # parser accepts them) then fails to render: a 500 for bad client input.
         return JSONResponse({"detail": json_safe(jsonable_encoder(exc.errors()))}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # Errors raised by the framework itself (unknown route, wrong method, a body that
+        # is not even UTF-8), answered in the same shape as ours. An unreadable body is
+        # 422 like any other invalid body, so clients handle one status for bad input.
+        if exc.status_code == 400:
+            body = {"detail": [{"loc": ["body"], "msg": str(exc.detail), "type": "body_error"}]}
+            return JSONResponse(body, status_code=422)
+        body = {"detail": [{"loc": [], "msg": str(exc.detail), "type": "http_error"}]}
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(GraphUnavailable)
     async def graph_down(request: Request, exc: GraphUnavailable) -> JSONResponse:

@@ -60,4 +60,12 @@ def serve(
     # Workers re-read settings from the environment: pass what the caller overrode.
     os.environ["TAILGRAPH_API_RUN_DIR"] = str(Path(settings.run_dir).resolve())
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="tailgraph-prom-"))
-    uvicorn.run("api.service.server:app_from_env", factory=True, workers=settings.workers, **common)  # type: ignore[arg-type]
+    uvicorn.run(
+        "api.service.server:app_from_env",
+        factory=True,
+        workers=settings.workers,
+        # A worker imports torch and loads the run before it answers the supervisor's
+        # health check; uvicorn's 5 s default killed them in a loop on a busy 2-core box.
+        timeout_worker_healthcheck=120,
+        **common,  # type: ignore[arg-type]
+    )

@@ -67,8 +67,14 @@ def _train(
     )
     result = run_comparison(snapshot, config, "sample-tiny", encoder, cache, verbose=False)
     assert result.model is not None
-    return write_run(out, snapshot, result.model, result.data, result.metrics,
-                     {"dataset": "sample-tiny", "harness": config.as_dict()})  # fmt: skip
+    return write_run(
+        out,
+        snapshot,
+        result.model,
+        result.data,
+        result.metrics,
+        {"dataset": "sample-tiny", "harness": config.as_dict()},
+    )
 
 
 @pytest.fixture(scope="session")
@@ -80,11 +86,10 @@ def run_dir(
 
 
 @pytest.fixture(scope="session")
-def second_run_dir(
-    api_snapshot: GraphSnapshot, api_encoder: TextEncoder, run_dir: Path
-) -> Path:
-    return _train(api_snapshot, api_encoder, run_dir.parent / "embeddings",
-                  run_dir.parent / "run-b", seed=1)  # fmt: skip
+def second_run_dir(api_snapshot: GraphSnapshot, api_encoder: TextEncoder, run_dir: Path) -> Path:
+    return _train(
+        api_snapshot, api_encoder, run_dir.parent / "embeddings", run_dir.parent / "run-b", seed=1
+    )
 
 
 @pytest.fixture
@@ -105,12 +110,16 @@ def make_client(api_encoder: TextEncoder, run_dir: Path) -> Iterator[ClientFacto
     """Build a started TestClient: `make_client(graph, **settings)`; closed after the test."""
     opened: list[TestClient] = []
 
-    def build(graph: GraphSettings, raise_server_exceptions: bool = True, **overrides: Any) -> TestClient:
+    def build(
+        graph: GraphSettings, raise_server_exceptions: bool = True, **overrides: Any
+    ) -> TestClient:
         settings = ServiceSettings(
             **{"run_dir": run_dir, "graph": graph, "access_log": False, **overrides}
         )
-        client = TestClient(create_app(settings, encoder=api_encoder),
-                            raise_server_exceptions=raise_server_exceptions)  # fmt: skip
+        client = TestClient(
+            create_app(settings, encoder=api_encoder),
+            raise_server_exceptions=raise_server_exceptions,
+        )
         client.__enter__()
         opened.append(client)
         return client

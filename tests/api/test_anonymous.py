@@ -24,8 +24,9 @@ def test_session_items_steer_and_are_excluded(client: TestClient) -> None:
     assert not set(session) & set(returned)
     # Three horror books in the session: horror dominates the answer (chance: 1 in 7).
     assert len(set(returned) & set(horror)) >= 4
-    kept = client.post("/recommendations",
-                       json={"item_ids": session, "k": 10, "exclude_seen": False}).json()  # fmt: skip
+    kept = client.post(
+        "/recommendations", json={"item_ids": session, "k": 10, "exclude_seen": False}
+    ).json()
     assert set(session) & {item["item_id"] for item in kept["items"]}
 
 
@@ -55,13 +56,21 @@ def test_attributes_alone_and_everything_together(client: TestClient) -> None:
     attrs = {"age_group": "18-24", "country": "Japan"}
     alone = client.post("/recommendations", json={"attributes": attrs, "k": 5})
     assert alone.status_code == 200 and len(alone.json()["items"]) == 5
-    other = client.post("/recommendations",
-                        json={"attributes": {"age_group": "55+", "country": "Brazil"}, "k": 5})  # fmt: skip
+    other = client.post(
+        "/recommendations", json={"attributes": {"age_group": "55+", "country": "Brazil"}, "k": 5}
+    )
     assert alone.json()["items"] != other.json()["items"]
-    together = client.post("/recommendations", json={
-        "item_ids": [state.catalogue.ids[0]], "query": "war", "attributes": attrs, "k": 5,
-        "entity_type": "genre", "tail_boost": 0.01,
-    })  # fmt: skip
+    together = client.post(
+        "/recommendations",
+        json={
+            "item_ids": [state.catalogue.ids[0]],
+            "query": "war",
+            "attributes": attrs,
+            "k": 5,
+            "entity_type": "genre",
+            "tail_boost": 0.01,
+        },
+    )
     assert together.status_code == 200 and len(together.json()["items"]) == 5
 
 
@@ -95,9 +104,13 @@ def test_bad_anonymous_requests_name_the_field(
 
 
 def test_malformed_json_is_422(client: TestClient) -> None:
-    response = client.post("/recommendations", content=b"{not json",
-                           headers={"content-type": "application/json"})  # fmt: skip
+    response = client.post(
+        "/recommendations", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert response.status_code == 422
-    nan = client.post("/recommendations", content=b'{"query": "war", "tail_boost": NaN}',
-                      headers={"content-type": "application/json"})  # fmt: skip
+    nan = client.post(
+        "/recommendations",
+        content=b'{"query": "war", "tail_boost": NaN}',
+        headers={"content-type": "application/json"},
+    )
     assert nan.status_code == 422

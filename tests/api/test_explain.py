@@ -12,18 +12,23 @@ from kg.settings import GraphSettings
 from tests.api.conftest import graph_store, runtime_of
 
 
-def test_explanation_paths_link_the_history_to_the_item(client: TestClient, api_graph: GraphSettings) -> None:
+def test_explanation_paths_link_the_history_to_the_item(
+    client: TestClient, api_graph: GraphSettings
+) -> None:
     user = "u00003"
     top = client.get(f"/users/{user}/recommendations", params={"k": 3}).json()["items"]
     with graph_store(api_graph) as store:
-        history = {r["item_id"] for r in store.run_named("user_history", {"user_id": user,
-                                                                           "limit": 1000})}  # fmt: skip
+        history = {
+            r["item_id"] for r in store.run_named("user_history", {"user_id": user, "limit": 1000})
+        }
     explained = 0
     for item in top:
         response = client.get(f"/users/{user}/recommendations/{item['item_id']}/explanation")
         assert response.status_code == 200
         body = response.json()
-        assert body["title"] == item["title"] and body["history_considered"] == min(len(history), 50)
+        assert body["title"] == item["title"] and body["history_considered"] == min(
+            len(history), 50
+        )
         costs = [path["cost"] for path in body["paths"]]
         assert costs == sorted(costs) and len(costs) <= 3
         for path in body["paths"]:
@@ -41,12 +46,16 @@ def test_paths_prefer_short_hops_through_rare_entities(client: TestClient) -> No
     user = "u00003"
     items = client.get(f"/users/{user}/recommendations", params={"k": 10}).json()["items"]
     for item in items:
-        body = client.get(f"/users/{user}/recommendations/{item['item_id']}/explanation",
-                          params={"limit": 20}).json()  # fmt: skip
+        body = client.get(
+            f"/users/{user}/recommendations/{item['item_id']}/explanation", params={"limit": 20}
+        ).json()
         for path in body["paths"]:
             interior = path["nodes"][1:-1]
-            degree = [int(state.kg.degree[state.kg.num_items + state.kg.entity_index[n["id"]]])
-                      for n in interior if n["label"] == "Entity"]  # fmt: skip
+            degree = [
+                int(state.kg.degree[state.kg.num_items + state.kg.entity_index[n["id"]]])
+                for n in interior
+                if n["label"] == "Entity"
+            ]
             assert len(degree) == sum(n["label"] == "Entity" for n in interior)
             expected = path["hops"] + 0.5 * sum(math.log1p(d) for d in degree)
             if all(n["label"] == "Entity" for n in interior):
@@ -55,12 +64,18 @@ def test_paths_prefer_short_hops_through_rare_entities(client: TestClient) -> No
 
 def test_a_recorded_interaction_shows_up_in_explanations(writer: TestClient) -> None:
     user, liked, target = "u00007", "b00001", "b00055"  # both horror, about cults
-    before = writer.get(f"/users/{user}/recommendations/{target}/explanation",
-                        params={"limit": 20}).json()  # fmt: skip
-    assert writer.post(f"/users/{user}/interactions",
-                       json={"item_id": liked, "timestamp": 2e9}).status_code == 201  # fmt: skip
-    after = writer.get(f"/users/{user}/recommendations/{target}/explanation",
-                       params={"limit": 20}).json()  # fmt: skip
+    before = writer.get(
+        f"/users/{user}/recommendations/{target}/explanation", params={"limit": 20}
+    ).json()
+    assert (
+        writer.post(
+            f"/users/{user}/interactions", json={"item_id": liked, "timestamp": 2e9}
+        ).status_code
+        == 201
+    )
+    after = writer.get(
+        f"/users/{user}/recommendations/{target}/explanation", params={"limit": 20}
+    ).json()
     assert after["history_considered"] >= before["history_considered"]
     starts = {path["nodes"][0]["id"] for path in after["paths"]}
     assert liked in starts
@@ -94,8 +109,11 @@ def test_ranking_prefers_a_rare_entity_and_a_short_path() -> None:
     ]
     degree = {("Entity", "g"): 5000, ("Entity", "w"): 3, ("Entity", "x"): 3, ("Entity", "y"): 3}
     ranked = rank_paths(paths, {"a"}, "t", degree, limit=3)
-    assert [[n.id for n in p.nodes] for p in ranked] == [["a", "w", "t"], ["a", "x", "y", "t"],
-                                                          ["a", "g", "t"]]  # fmt: skip
+    assert [[n.id for n in p.nodes] for p in ranked] == [
+        ["a", "w", "t"],
+        ["a", "x", "y", "t"],
+        ["a", "g", "t"],
+    ]
     assert ranked[0].sentence == "You liked A, which shares author W with T."
 
 
@@ -104,11 +122,15 @@ def test_sentences_for_each_path_shape() -> None:
     m = _node("Item", "m")
     author, genre = _node("Entity", "ann", "author"), _node("Entity", "noir", "genre")
     assert sentence([a, t], [Step("ASSOCIATED_BAND", True)]) == (
-        "You liked A, whose associated band is T.")  # fmt: skip
+        "You liked A, whose associated band is T."
+    )
     assert sentence([a, t], [Step("ASSOCIATED_BAND", False)]) == (
-        "You liked A, the associated band of T.")  # fmt: skip
-    assert sentence([a, author, genre, t], [Step("WRITTEN_BY", True), Step("WRITES", True),
-                                            Step("HAS_GENRE", False)]) == (
-        "You liked A, whose author Ann writes Noir, the genre of T.")  # fmt: skip
+        "You liked A, the associated band of T."
+    )
+    assert sentence(
+        [a, author, genre, t],
+        [Step("WRITTEN_BY", True), Step("WRITES", True), Step("HAS_GENRE", False)],
+    ) == ("You liked A, whose author Ann writes Noir, the genre of T.")
     assert sentence([a, m, t], [Step("SIMILAR_TO", True), Step("SIMILAR_TO", False)]) == (
-        "You liked A: A similar to M; T similar to M.")  # fmt: skip
+        "You liked A: A similar to M; T similar to M."
+    )

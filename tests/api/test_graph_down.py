@@ -54,9 +54,16 @@ def test_recommendations_survive_the_graph_and_writes_recover(
     _graph_503(client.get(explain))
     _graph_503(client.post(f"/users/{user}/interactions", json={"item_id": recs[0]["item_id"]}))
     assert client.get(f"/users/{user}/recommendations", params={"k": 10}).json()["items"] == recs
-    _graph_503(client.post("/items", json={"id": "b98888", "title": "Lost",
-                                           "links": [{"relation": "HAS_GENRE",
-                                                      "target": "genre:horror"}]}))  # fmt: skip
+    _graph_503(
+        client.post(
+            "/items",
+            json={
+                "id": "b98888",
+                "title": "Lost",
+                "links": [{"relation": "HAS_GENRE", "target": "genre:horror"}],
+            },
+        )
+    )
     assert client.get("/items/b98888").status_code == 404
     metrics = client.get("/metrics").text
     assert "tailgraph_graph_unavailable_total 3.0" in metrics
@@ -65,9 +72,14 @@ def test_recommendations_survive_the_graph_and_writes_recover(
     assert client.get(explain).status_code == 200
     recorded = client.post(f"/users/{user}/interactions", json={"item_id": recs[0]["item_id"]})
     assert recorded.status_code == 201
-    added = client.post("/items", json={"id": "b98888", "title": "Found",
-                                        "links": [{"relation": "HAS_GENRE",
-                                                   "target": "genre:horror"}]})  # fmt: skip
+    added = client.post(
+        "/items",
+        json={
+            "id": "b98888",
+            "title": "Found",
+            "links": [{"relation": "HAS_GENRE", "target": "genre:horror"}],
+        },
+    )
     assert added.status_code == 201
     assert client.get("/ready").json()["graph"] == "up"
     after = client.get(f"/users/{user}/recommendations", params={"k": 10}).json()["items"]

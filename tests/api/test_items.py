@@ -34,7 +34,9 @@ def test_similar_items_are_cosine_neighbours(client: TestClient) -> None:
     assert returned == expected
     scores = [item["score"] for item in body["items"]]
     assert scores == sorted(scores, reverse=True) and -1 <= scores[-1] <= scores[0] <= 1
-    genre = client.get("/items/b00001/similar", params={"k": 50, "entity_id": "genre:horror"}).json()
+    genre = client.get(
+        "/items/b00001/similar", params={"k": 50, "entity_id": "genre:horror"}
+    ).json()
     horror = state.catalogue.entity_items["genre:horror"].tolist()
     assert {state.catalogue.index[i["item_id"]] for i in genre["items"]} <= set(horror)
 
@@ -74,15 +76,18 @@ def test_a_new_item_is_written_embedded_and_recommendable_at_once(
     writer: TestClient, writable_graph: GraphSettings
 ) -> None:
     user = "u00002"
-    before = writer.get(f"/users/{user}/recommendations",
-                        params={"k": 200, "entity_id": "author:hana-yamada"}).json()  # fmt: skip
+    before = writer.get(
+        f"/users/{user}/recommendations", params={"k": 200, "entity_id": "author:hana-yamada"}
+    ).json()
     assert "b90001" not in {item["item_id"] for item in before["items"]}
 
     response = writer.post("/items", json=NEW_ITEM)
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["added_live"] and body["popularity"] == "cold" and body["interactions"] == 0
-    assert {link["target"] for link in body["links"]} == {l["target"] for l in NEW_ITEM["links"]}
+    assert {link["target"] for link in body["links"]} == {
+        link["target"] for link in NEW_ITEM["links"]
+    }
 
     # In the graph: the node with its text and attributes, and its three KG triples.
     with graph_store(writable_graph) as store:
@@ -94,29 +99,36 @@ def test_a_new_item_is_written_embedded_and_recommendable_at_once(
     # Its vector is the inductive content tower's (embed_new_items, no retraining).
     runtime = runtime_of(writer)
     state = runtime.state
-    related = state.related_names([(l["relation"], l["target"]) for l in NEW_ITEM["links"]])
-    text = runtime.encoders.get(state.text_model).encode([
-        item_text(NEW_ITEM["title"], NEW_ITEM["description"], NEW_ITEM["attributes"], related)
-    ])  # fmt: skip
+    related = state.related_names(
+        [(link["relation"], link["target"]) for link in NEW_ITEM["links"]]
+    )
+    text = runtime.encoders.get(state.text_model).encode(
+        [item_text(NEW_ITEM["title"], NEW_ITEM["description"], NEW_ITEM["attributes"], related)]
+    )
     kg = state.kg
-    nodes = [(kg.num_items + kg.entity_index[l["target"]], kg.relations[l["relation"]])
-             for l in NEW_ITEM["links"]]  # fmt: skip
+    nodes = [
+        (kg.num_items + kg.entity_index[link["target"]], kg.relations[link["relation"]])
+        for link in NEW_ITEM["links"]
+    ]
     expected = state.model.embed_new_items(text, [nodes])[0]
     assert torch.allclose(state.catalogue.z[state.catalogue.index["b90001"]], expected, atol=1e-5)
 
     # Recommendable on the very next request: candidates for a user, similar items, queries.
-    after = writer.get(f"/users/{user}/recommendations",
-                       params={"k": 200, "entity_id": "author:hana-yamada"}).json()  # fmt: skip
+    after = writer.get(
+        f"/users/{user}/recommendations", params={"k": 200, "entity_id": "author:hana-yamada"}
+    ).json()
     assert "b90001" in {item["item_id"] for item in after["items"]}
     assert next(i for i in after["items"] if i["item_id"] == "b90001")["popularity"] == "cold"
     similar = writer.get("/items/b90001/similar", params={"k": 5}).json()["items"]
     horror = set(state.catalogue.entity_items["genre:horror"].tolist())
     assert sum(state.catalogue.index[i["item_id"]] in horror for i in similar) >= 3
-    query = writer.post("/recommendations",
-                        json={"query": "haunted lighthouse horror", "k": 3}).json()  # fmt: skip
+    query = writer.post(
+        "/recommendations", json={"query": "haunted lighthouse horror", "k": 3}
+    ).json()
     assert "b90001" in {item["item_id"] for item in query["items"]}
-    by_type = writer.get(f"/users/{user}/recommendations",
-                         params={"k": 200, "entity_type": "theme"}).json()  # fmt: skip
+    by_type = writer.get(
+        f"/users/{user}/recommendations", params={"k": 200, "entity_type": "theme"}
+    ).json()
     assert "b90001" in {item["item_id"] for item in by_type["items"]}
 
 
@@ -126,9 +138,13 @@ def test_new_item_errors(writer: TestClient, writable_graph: GraphSettings) -> N
         return response.status_code, response.json()["detail"][0]["loc"]
 
     assert post(links=[{"relation": "SUNG_BY", "target": "genre:horror"}]) == (
-        422, ["body", "links", 0, "relation"])  # fmt: skip
+        422,
+        ["body", "links", 0, "relation"],
+    )
     assert post(links=[{"relation": "HAS_GENRE", "target": "genre:opera"}]) == (
-        404, ["body", "links", 0, "target"])  # fmt: skip
+        404,
+        ["body", "links", 0, "target"],
+    )
     assert post(links=[{"relation": "HAS_GENRE__rev", "target": "genre:horror"}])[0] == 422
     assert post(id="b00001") == (409, ["body", "id"])
     assert post(title="   ") == (422, ["body", "title"])
@@ -148,7 +164,9 @@ def test_new_item_errors(writer: TestClient, writable_graph: GraphSettings) -> N
     status, loc = post(id="b90002", links=[{"relation": "HAS_GENRE", "target": "b90001"}])
     assert (status, loc) == (422, ["body", "links", 0, "target"])
     # A trained item is a valid target (the KG links items to items too).
-    linked = writer.post("/items", json={**NEW_ITEM, "id": "b90002",
-                                         "links": [{"relation": "ABOUT", "target": "b00003"}]})  # fmt: skip
+    linked = writer.post(
+        "/items",
+        json={**NEW_ITEM, "id": "b90002", "links": [{"relation": "ABOUT", "target": "b00003"}]},
+    )
     assert linked.status_code == 201, linked.text
     assert linked.json()["links"][0]["name"] == writer.get("/items/b00003").json()["title"]

@@ -35,9 +35,13 @@ def test_metrics_histogram_per_route_template(client: TestClient) -> None:
     client.get("/no/such/path")
     text = client.get("/metrics").text
     route = 'route="/users/{user_id}/recommendations"'
-    count = next(line for line in text.splitlines()
-                 if line.startswith("tailgraph_http_request_duration_seconds_count")
-                 and route in line and 'status="200"' in line)  # fmt: skip
+    count = next(
+        line
+        for line in text.splitlines()
+        if line.startswith("tailgraph_http_request_duration_seconds_count")
+        and route in line
+        and 'status="200"' in line
+    )
     assert float(count.rsplit(" ", 1)[1]) == 2.0
     assert f'{route},status="404"' in text.replace('method="GET",', "")
     assert 'route="unmatched"' in text
@@ -48,12 +52,18 @@ def test_metrics_histogram_per_route_template(client: TestClient) -> None:
 def test_openapi_and_docs_describe_every_endpoint(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
     expected = {
-        ("get", "/users/{user_id}/recommendations"), ("post", "/users/{user_id}/interactions"),
+        ("get", "/users/{user_id}/recommendations"),
+        ("post", "/users/{user_id}/interactions"),
         ("get", "/users/{user_id}/recommendations/{item_id}/explanation"),
-        ("post", "/recommendations"), ("get", "/items/{item_id}"),
-        ("get", "/items/{item_id}/similar"), ("post", "/items"), ("get", "/health"),
-        ("get", "/ready"), ("get", "/metrics"), ("post", "/admin/reload"),
-    }  # fmt: skip
+        ("post", "/recommendations"),
+        ("get", "/items/{item_id}"),
+        ("get", "/items/{item_id}/similar"),
+        ("post", "/items"),
+        ("get", "/health"),
+        ("get", "/ready"),
+        ("get", "/metrics"),
+        ("post", "/admin/reload"),
+    }
     found = {(method, path) for path, ops in schema["paths"].items() for method in ops}
     assert expected <= found
     recommend = schema["paths"]["/users/{user_id}/recommendations"]["get"]
@@ -63,14 +73,17 @@ def test_openapi_and_docs_describe_every_endpoint(client: TestClient) -> None:
     assert client.get("/docs").status_code == 200
 
 
-def test_api_key_guards_everything_but_probes(make_client: ClientFactory,
-                                              api_graph: GraphSettings) -> None:  # fmt: skip
+def test_api_key_guards_everything_but_probes(
+    make_client: ClientFactory, api_graph: GraphSettings
+) -> None:
     client = make_client(api_graph, api_key=SecretStr("s3cret"))
     missing = client.get("/users/u00001/recommendations")
     assert missing.status_code == 401
     assert missing.json()["detail"][0]["loc"] == ["header", "X-API-Key"]
-    assert client.get("/users/u00001/recommendations",
-                      headers={"X-API-Key": "wrong"}).status_code == 401  # fmt: skip
+    assert (
+        client.get("/users/u00001/recommendations", headers={"X-API-Key": "wrong"}).status_code
+        == 401
+    )
     ok = client.get("/users/u00001/recommendations", headers={"X-API-Key": "s3cret"})
     assert ok.status_code == 200
     assert client.post("/admin/reload", json={}).status_code == 401
@@ -81,7 +94,9 @@ def test_api_key_guards_everything_but_probes(make_client: ClientFactory,
     assert schemes["APIKeyHeader"]["name"] == "X-API-Key"
 
 
-def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_settings_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("TAILGRAPH_API_RUN_DIR", str(tmp_path / "run"))
     monkeypatch.setenv("TAILGRAPH_API_API_KEY", "k")
     monkeypatch.setenv("TAILGRAPH_API_PORT", "9123")

@@ -41,8 +41,9 @@ def test_seen_items_come_back_when_not_excluded(client: TestClient) -> None:
     state = runtime_of(client).state
     u = state.users.index[user]
     k = len(state.catalogue)
-    body = client.get(f"/users/{user}/recommendations",
-                      params={"k": k, "exclude_seen": False}).json()  # fmt: skip
+    body = client.get(
+        f"/users/{user}/recommendations", params={"k": k, "exclude_seen": False}
+    ).json()
     assert len(body["items"]) == k  # every item, seen ones included
     kept = client.get(f"/users/{user}/recommendations", params={"k": k}).json()
     assert len(kept["items"]) == k - len(set(state.seen(u).tolist()))
@@ -52,8 +53,9 @@ def test_popularity_bucket_follows_the_evaluation_rule(client: TestClient) -> No
     state = runtime_of(client).state
     buckets = popularity_buckets(state.data)
     names = {0: "head", 1: "mid", 2: "tail", -1: "cold"}
-    body = client.get(f"/users/{state.users.ids[0]}/recommendations",
-                      params={"k": 200, "exclude_seen": False}).json()  # fmt: skip
+    body = client.get(
+        f"/users/{state.users.ids[0]}/recommendations", params={"k": 200, "exclude_seen": False}
+    ).json()
     for item in body["items"]:
         i = state.catalogue.index[item["item_id"]]
         expected = "cold" if state.data.item_count[i] == 0 else names[int(buckets[i])]
@@ -68,8 +70,9 @@ def test_tail_boost_moves_recommendations_to_the_tail(client: TestClient) -> Non
     for boost in (0.0, 0.05, 1.0):
         counts = []
         for user in state.users.ids[:10]:
-            body = client.get(f"/users/{user}/recommendations",
-                              params={"k": 10, "tail_boost": boost}).json()  # fmt: skip
+            body = client.get(
+                f"/users/{user}/recommendations", params={"k": 10, "tail_boost": boost}
+            ).json()
             counts += [item["interactions"] for item in body["items"]]
         mean_count[boost] = sum(counts) / len(counts)
     assert mean_count[0.0] > mean_count[0.05] > mean_count[1.0]
@@ -80,11 +83,14 @@ def test_entity_and_type_filters_keep_only_linked_items(client: TestClient) -> N
     user = state.users.ids[3]
     entity = "genre:horror"
     linked = {state.catalogue.ids[i] for i in state.catalogue.entity_items[entity].tolist()}
-    body = client.get(f"/users/{user}/recommendations",
-                      params={"k": 200, "entity_id": entity, "exclude_seen": False}).json()  # fmt: skip
+    body = client.get(
+        f"/users/{user}/recommendations",
+        params={"k": 200, "entity_id": entity, "exclude_seen": False},
+    ).json()
     assert {item["item_id"] for item in body["items"]} == linked
-    by_type = client.get(f"/users/{user}/recommendations",
-                         params={"k": 200, "entity_type": "author"}).json()  # fmt: skip
+    by_type = client.get(
+        f"/users/{user}/recommendations", params={"k": 200, "entity_type": "author"}
+    ).json()
     for item in by_type["items"]:
         links = client.get(f"/items/{item['item_id']}").json()["links"]
         assert any(link["type"] == "author" for link in links)

@@ -16,8 +16,9 @@ def _top(client: TestClient, user: str, k: int = 10) -> list[str]:
     return [item["item_id"] for item in body["items"]]
 
 
-def test_reload_swaps_to_the_new_run(writer: TestClient, run_dir: Path,
-                                     second_run_dir: Path) -> None:  # fmt: skip
+def test_reload_swaps_to_the_new_run(
+    writer: TestClient, run_dir: Path, second_run_dir: Path
+) -> None:
     runtime = runtime_of(writer)
     old = runtime.state
     before = _top(writer, "u00001")
@@ -67,8 +68,9 @@ def test_requests_during_reloads_all_succeed_on_one_run_or_the_other(
     assert not failures
 
 
-def test_a_bad_run_is_refused_and_the_old_one_keeps_serving(writer: TestClient,
-                                                            tmp_path: Path) -> None:  # fmt: skip
+def test_a_bad_run_is_refused_and_the_old_one_keeps_serving(
+    writer: TestClient, tmp_path: Path
+) -> None:
     before = _top(writer, "u00003")
     for bad in (str(tmp_path), str(tmp_path / "missing"), "relative/nowhere"):
         response = writer.post("/admin/reload", json={"run_dir": bad})
@@ -77,24 +79,30 @@ def test_a_bad_run_is_refused_and_the_old_one_keeps_serving(writer: TestClient,
     assert writer.post("/admin/reload", json={"run_dir": ""}).status_code == 422
     assert writer.post("/admin/reload", json={"run_dir": 3}).status_code == 422
     assert _top(writer, "u00003") == before
-    assert "tailgraph_reloads_total{outcome=\"refused\"} 3.0" in writer.get("/metrics").text
+    assert 'tailgraph_reloads_total{outcome="refused"} 3.0' in writer.get("/metrics").text
 
 
-def test_live_interactions_and_items_survive_a_reload(writer: TestClient,
-                                                      second_run_dir: Path) -> None:  # fmt: skip
-    item = {"id": "b97777", "title": "Night Train to Nowhere",
-            "links": [{"relation": "HAS_GENRE", "target": "genre:thriller"}]}  # fmt: skip
+def test_live_interactions_and_items_survive_a_reload(
+    writer: TestClient, second_run_dir: Path
+) -> None:
+    item = {
+        "id": "b97777",
+        "title": "Night Train to Nowhere",
+        "links": [{"relation": "HAS_GENRE", "target": "genre:thriller"}],
+    }
     assert writer.post("/items", json=item).status_code == 201
     first = _top(writer, "u00008")[0]
     assert writer.post("/users/u00008/interactions", json={"item_id": first}).status_code == 201
-    assert writer.post("/users/u00008/interactions",
-                       json={"item_id": "b97777"}).status_code == 201  # fmt: skip
+    assert writer.post("/users/u00008/interactions", json={"item_id": "b97777"}).status_code == 201
     report = writer.post("/admin/reload", json={"run_dir": str(second_run_dir)}).json()
     assert report["replayed_items"] == 1 and report["replayed_interactions"] >= 1
     assert writer.get("/items/b97777").json()["added_live"] is True
     state = runtime_of(writer).state
-    history = [state.catalogue.ids[i] for i in state.history(state.users.index["u00008"]).tolist()
-               if i >= 0]  # fmt: skip
+    history = [
+        state.catalogue.ids[i]
+        for i in state.history(state.users.index["u00008"]).tolist()
+        if i >= 0
+    ]
     assert history[:2] == ["b97777", first]
     assert not {first, "b97777"} & set(_top(writer, "u00008", k=200))
 

@@ -1,0 +1,87 @@
+"""`api.service.serve` for real: uvicorn on loopback in its own process, JSON logs, shutdown."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from kg.settings import GraphSettings
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_runs_uvicorn_with_json_logs(
+    run_dir: Path, api_graph: GraphSettings, tmp_path: Path, workers: int
+) -> None:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "TAILGRAPH_HOME": str(api_graph.home),
+        "TAILGRAPH_GRAPH_NAME": api_graph.graph_name,
+        "TAILGRAPH_API_LOAD_ENCODER": "false",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    log = tmp_path / "server.log"
+    code = (
+        "from api.service import serve; "
+        f"serve({str(run_dir)!r}, host='127.0.0.1', port={port}, workers={workers})"
+    )
+    with log.open("w") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-c", code],
+            env=env,
+            stderr=stderr,
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert process.poll() is None, log.read_text()
+            try:
+                if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        with httpx.Client(base_url=base, timeout=10) as client:
+            for _ in range(2 * workers):  # enough requests to reach every worker
+                response = client.get("/users/u00001/recommendations", params={"k": 5})
+                assert response.status_code == 200 and len(response.json()["items"]) == 5
+            metrics = client.get("/metrics").text
+        count = next(
+            line
+            for line in metrics.splitlines()
+            if line.startswith("tailgraph_http_request_duration_seconds_count")
+            and "/users/{user_id}/recommendations" in line
+        )
+        assert float(count.rsplit(" ", 1)[1]) == 2 * workers  # all workers, aggregated
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        # uvicorn shuts down gracefully, then re-raises the signal: exit status -SIGTERM.
+        assert process.wait(timeout=30) in (0, -signal.SIGTERM)
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    access = [line for line in lines if line.get("logger") == "tailgraph.api.access"]
+    assert any(
+        line["route"] == "/users/{user_id}/recommendations" and line["status"] == 200
+        for line in access
+    )
+    assert any(line.get("message") == "run loaded" for line in lines)
+    assert any("shutdown complete" in str(line.get("message")) for line in lines)
