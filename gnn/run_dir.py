@@ -19,7 +19,6 @@ Written atomically: into a temporary sibling directory, then renamed, so a reade
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -31,7 +30,7 @@ from safetensors.torch import load_file, save_file
 
 from gnn.data import TrainData
 from gnn.models.tailgraph import TailgraphConfig, TailgraphModel
-from kg.snapshot import GraphSnapshot
+from kg.snapshot import GraphSnapshot, publish_dir
 
 DATA_TENSORS = (
     "train_user", "train_item", "item_text", "entity_text", "kg_entities", "kg_edge_index",
@@ -88,14 +87,7 @@ def write_run(
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2))
         if report is not None:
             report(tmp, metrics)
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(out_dir, old)
-            os.replace(tmp, out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out_dir)
+        publish_dir(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

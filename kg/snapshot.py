@@ -37,6 +37,22 @@ LABEL_TO_TYPE = {"Item": "item", "Entity": "entity", "User": "user"}
 INTERACTION_FIXED = ("key", "ts", "weight", "rating", "kind")
 
 
+def publish_dir(tmp: Path, out_dir: Path) -> None:
+    """Move a fully written `tmp` directory to `out_dir`, replacing any previous one.
+
+    Each `os.replace` is atomic; a reader sees the old directory or the new one, never
+    a half-written one (between the two renames `out_dir` is briefly absent).
+    """
+    if out_dir.exists():
+        old = out_dir.with_name(f".{out_dir.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(out_dir, old)
+        os.replace(tmp, out_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, out_dir)
+
+
 @dataclass
 class GraphSnapshot:
     items: pd.DataFrame
@@ -98,14 +114,7 @@ class GraphSnapshot:
             "relations": [list(r) for r in self.relations()],
         }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(out_dir, old)
-            os.replace(tmp, out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out_dir)
+        publish_dir(tmp, out_dir)
 
     @classmethod
     def load(cls, directory: Path) -> GraphSnapshot:
