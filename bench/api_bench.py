@@ -33,16 +33,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import multiprocessing as mp
 import os
 import random
 import shutil
+import signal
+import socket
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "lastfm_hetrec_kg"
@@ -107,18 +109,266 @@ def prepare_run(data_dir: Path, work_dir: Path, epochs: int, rebuild: bool) -> P
     return run_dir
 
 
+# ---- load generator (its own process) ---------------------------------------------------
+async def _client(
+    host: str,
+    port: int,
+    paths: list[bytes],
+    latencies: list[float],
+    errors: list[str],
+    deadline: float,
+) -> None:
+    """One keep-alive connection sending its share of `paths` one after another."""
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        for path in paths:
+            if time.perf_counter() > deadline:
+                return
+            started = time.perf_counter()
+            writer.write(b"GET " + path + b" HTTP/1.1\r\nHost: bench\r\n\r\n")
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line[:15].lower() == b"content-length:":
+                    length = int(line[15:])
+            body = await reader.readexactly(length)
+            latencies.append(time.perf_counter() - started)
+            if not head.startswith(b"HTTP/1.1 200"):
+                errors.append(head.split(b"\r\n", 1)[0].decode() + " " + body[:80].decode())
+    finally:
+        writer.close()
+
+
+async def _load(
+    host: str, port: int, paths: list[bytes], concurrency: int, time_limit: float
+) -> dict[str, Any]:
+    latencies: list[float] = []
+    errors: list[str] = []
+    shares = [paths[k::concurrency] for k in range(concurrency)]
+    started = time.perf_counter()
+    deadline = started + time_limit
+    await asyncio.gather(
+        *(_client(host, port, share, latencies, errors, deadline) for share in shares)
+    )
+    elapsed = time.perf_counter() - started
+    ordered = sorted(latencies)
+    n = len(ordered)
+    return {
+        "requests": n,
+        "errors": len(errors),
+        "first_errors": errors[:3],
+        "seconds": round(elapsed, 3),
+        "rps": round(n / elapsed, 1) if elapsed else 0.0,
+        "p50_ms": round(1e3 * ordered[n // 2], 3) if n else None,
+        "p99_ms": round(1e3 * ordered[min(n - 1, int(0.99 * n))], 3) if n else None,
+        "mean_ms": round(1e3 * statistics.fmean(ordered), 3) if n else None,
+    }
+
+
+def _loadgen_main(args: list[str]) -> None:
+    """`--loadgen HOST PORT CONCURRENCY TIME_LIMIT PATHS_FILE`: one level, JSON on stdout."""
+    host, port, concurrency, limit, paths_file = args
+    paths = [line.encode() for line in Path(paths_file).read_text().splitlines() if line]
+    result = asyncio.run(_load(host, int(port), paths, int(concurrency), float(limit)))
+    print(json.dumps(result))
+
+
+def run_level(
+    host: str, port: int, paths: list[str], concurrency: int, time_limit: float, scratch: Path
+) -> dict[str, Any]:
+    """Run one load level in a separate process (so it does not share the server's GIL)."""
+    paths_file = scratch / f"paths-{concurrency}.txt"
+    paths_file.write_text("\n".join(paths))
+    out = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--loadgen",
+            host,
+            str(port),
+            str(concurrency),
+            str(time_limit),
+            str(paths_file),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=time_limit + 60,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# ---- the server under test ---------------------------------------------------------------
+def start_server(run_dir: Path, work_dir: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "TAILGRAPH_HOME": str(work_dir / "home"),
+        "TAILGRAPH_GRAPH_NAME": GRAPH_NAME,
+        "TAILGRAPH_API_LOAD_ENCODER": "false",  # the bench never encodes text
+        "HF_HUB_OFFLINE": "1",
+    }
+    code = (
+        "from api.service import serve; "
+        f"serve({str(run_dir)!r}, host='127.0.0.1', port={port}, workers={workers})"
+    )
+    log = (work_dir / "server.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-c", code], env=env, stdout=log, stderr=log, start_new_session=True
+    )
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited; see {work_dir / 'server.log'}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
+                conn.sendall(b"GET /ready HTTP/1.1\r\nHost: bench\r\n\r\n")
+                if conn.recv(64).startswith(b"HTTP/1.1 200"):
+                    return process
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError("server did not become ready in 180 s")
+
+
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# ---- in-process ceiling ---------------------------------------------------------------
+def scoring_ceiling(run_dir: Path, users: list[str], k: int, batch: int) -> dict[str, Any]:
+    """The service's own scorer on the same requests, no HTTP: batch 1 and batched."""
+    import torch
+
+    from api.service.scoring import top_k
+    from api.service.state import load_state
+
+    torch.set_num_threads(1)  # as the server (TAILGRAPH_API_TORCH_THREADS default)
+    state = load_state(run_dir)
+    cat = state.catalogue
+    index = [state.users.index[u] for u in users]
+    for u in index[:200]:  # warm-up
+        top_k(state.user_vector(u)[None], cat.z, cat.log_count, k, 0.0, [state.seen(u)])
+    single = []
+    started = time.perf_counter()
+    for u in index:
+        t0 = time.perf_counter()
+        top_k(state.user_vector(u)[None], cat.z, cat.log_count, k, 0.0, [state.seen(u)])
+        single.append(time.perf_counter() - t0)
+    single_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    for start in range(0, len(index), batch):
+        rows = index[start : start + batch]
+        vectors = torch.stack([state.user_vector(u) for u in rows])
+        top_k(vectors, cat.z, cat.log_count, k, 0.0, [state.seen(u) for u in rows])
+    batched_seconds = time.perf_counter() - started
+    single.sort()
+    return {
+        "items": len(cat),
+        "dim": state.dim,
+        "batch_1": {
+            "rps": round(len(index) / single_seconds, 1),
+            "p50_ms": round(1e3 * single[len(single) // 2], 4),
+            "p99_ms": round(1e3 * single[int(0.99 * len(single))], 4),
+        },
+        f"batch_{batch}": {"rps": round(len(index) / batched_seconds, 1)},
+    }
+
+
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--loadgen":
+        _loadgen_main(sys.argv[2:])
+        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--work-dir", type=Path, default=REPO / ".bench" / "api")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--rebuild", action="store_true", help="Re-import and re-train.")
     parser.add_argument("--prepare-only", action="store_true")
+    parser.add_argument("--concurrency", default="1,16,64")
+    parser.add_argument("--requests", type=int, default=4000, help="Per level and endpoint.")
+    parser.add_argument("--time-limit", type=float, default=30.0, help="Seconds per level.")
+    parser.add_argument("--warmup", type=int, default=300)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--k", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     run_dir = prepare_run(args.data, args.work_dir, args.epochs, args.rebuild)
     if args.prepare_only:
         print(json.dumps({"run_dir": str(run_dir)}))
         return
+
+    import pandas as pd
+
+    user_ids = pd.read_parquet(run_dir / "users.parquet")["id"].astype(str).tolist()
+    rng = random.Random(args.seed)
+    users = [rng.choice(user_ids) for _ in range(args.requests)]
+    rec_paths = [f"/users/{quote(u, safe='')}/recommendations?k={args.k}" for u in users]
+    health_paths = ["/health"] * args.requests
+    levels = [int(c) for c in args.concurrency.split(",")]
+    load_before = os.getloadavg()
+
+    port = free_port()
+    scratch = args.work_dir / "scratch"
+    scratch.mkdir(parents=True, exist_ok=True)
+    server = start_server(run_dir, args.work_dir, port, args.workers)
+    http: dict[str, dict[str, Any]] = {"recommend": {}, "trivial": {}}
+    try:
+        # Warm-up: first requests pay for lazy imports and allocator growth.
+        run_level("127.0.0.1", port, rec_paths[: args.warmup], 4, args.time_limit, scratch)
+        run_level("127.0.0.1", port, health_paths[: args.warmup], 4, args.time_limit, scratch)
+        for concurrency in levels:
+            # Interleaved per level, so a change of background load hits both alike.
+            for name, paths in (("recommend", rec_paths), ("trivial", health_paths)):
+                result = run_level("127.0.0.1", port, paths, concurrency, args.time_limit, scratch)
+                http[name][str(concurrency)] = result
+                log(
+                    f"{name:<10} c={concurrency:<3} {result['rps']:>8} req/s  "
+                    f"p50 {result['p50_ms']} ms  p99 {result['p99_ms']} ms  "
+                    f"errors {result['errors']}"
+                )
+    finally:
+        stop_server(server)
+    load_after = os.getloadavg()
+    ceiling = scoring_ceiling(run_dir, users, args.k, 64)
+    log(f"in-process scoring: {ceiling}")
+    ratio = {
+        c: round(http["recommend"][c]["rps"] / http["trivial"][c]["rps"], 3)
+        for c in http["recommend"]
+        if http["trivial"][c]["rps"]
+    }
+    p99_16 = http["recommend"].get("16", {}).get("p99_ms")
+    report = {
+        "bench": "api_bench",
+        "dataset": "lastfm-hetrec (DBpedia KG)",
+        "run_dir": str(run_dir),
+        "items": ceiling["items"],
+        "users": len(user_ids),
+        "dim": ceiling["dim"],
+        "k": args.k,
+        "workers": args.workers,
+        "cpus": os.cpu_count(),
+        "loadavg_before": [round(x, 2) for x in load_before],
+        "loadavg_after": [round(x, 2) for x in load_after],
+        "http": http,
+        "in_process_scoring": ceiling,
+        "recommend_over_trivial_rps": ratio,
+        "goals": {
+            "p99_ms_at_16_le_25": p99_16 is not None and p99_16 <= 25.0,
+            "rps_ratio_at_16_ge_0.7": ratio.get("16", 0.0) >= 0.7,
+        },
+    }
+    print(json.dumps(report))
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.service.batching import ScoringBatcher
 from api.service.dependencies import require_api_key
 from api.service.errors import ApiError, graph_unavailable
 from api.service.observability import Metrics, ObservabilityMiddleware, configure_logging
@@ -73,7 +74,10 @@ def create_app(
 
     app = FastAPI(title="Tailgraph", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.runtime = runtime
-    guarded = [Depends(require_api_key)]
+    app.state.batcher = ScoringBatcher() if settings.micro_batch else None
+    # The key check is a dependency only when a key is configured: it then shows in the
+    # OpenAPI security schemes, and without one it costs nothing per request.
+    guarded = [Depends(require_api_key)] if settings.api_key is not None else []
     app.include_router(users.router, dependencies=guarded)
     app.include_router(recommendations.router, dependencies=guarded)
     app.include_router(items.router, dependencies=guarded)

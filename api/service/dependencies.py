@@ -1,4 +1,9 @@
-"""Shared state for the routers, through `Depends`: the runtime, the served state, the key."""
+"""Shared state for the routers, through `Depends`: the runtime, the served state, the key.
+
+All `async def`: they only read attributes, and FastAPI runs a plain `def` dependency in
+the thread pool — three thread hops per request, measured at ~1.5 ms of a 1.7 ms
+recommendation before this change.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 
+from api.service.batching import ScoringBatcher
 from api.service.errors import ApiError
 from api.service.runtime import Runtime
 from api.service.state import ServingState
@@ -19,18 +25,20 @@ api_key_header = APIKeyHeader(
 )
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
 
-def get_state(runtime: Annotated[Runtime, Depends(get_runtime)]) -> ServingState:
+async def get_state(request: Request) -> ServingState:
     """The state this request uses from start to end (a reload swaps the runtime's reference,
-    never this object)."""
+    never this object). Reads the runtime itself rather than depending on `get_runtime`:
+    every dependency node costs FastAPI tens of microseconds per request."""
+    runtime: Runtime = request.app.state.runtime
     return runtime.state
 
 
-def require_api_key(
+async def require_api_key(
     runtime: Annotated[Runtime, Depends(get_runtime)],
     key: Annotated[str | None, Security(api_key_header)] = None,
 ) -> None:
@@ -48,5 +56,11 @@ def require_api_key(
         )
 
 
+async def get_batcher(request: Request) -> ScoringBatcher | None:
+    batcher: ScoringBatcher | None = request.app.state.batcher
+    return batcher
+
+
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+BatcherDep = Annotated[ScoringBatcher | None, Depends(get_batcher)]
 StateDep = Annotated[ServingState, Depends(get_state)]

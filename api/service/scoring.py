@@ -41,6 +41,19 @@ def top_k(
     tail_boost: a float or [B] per-user λ; excluded: B index tensors (items never to
     return); candidates: [B, N] or [N] bool (items allowed), None = all.
     """
+    if len(users) == 1 and not isinstance(tail_boost, torch.Tensor):
+        # One request (the common case): matrix-vector product and direct indexing, no
+        # batch bookkeeping — a third fewer tensor ops, measurable at this size.
+        scores = items @ users[0]
+        if tail_boost:
+            scores = scores - tail_boost * log_count
+        if candidates is not None:
+            scores.masked_fill_(~candidates.reshape(-1), -torch.inf)
+        if excluded is not None and len(excluded[0]):
+            scores[excluded[0]] = -torch.inf
+        values, indices = torch.topk(scores, min(k, scores.shape[0]))
+        keep = values > -torch.inf
+        return [(values[keep], indices[keep])]
     return top_k_of(users @ items.T, log_count, k, tail_boost, excluded, candidates)
 
 

@@ -51,6 +51,11 @@ class ServiceSettings(BaseSettings):
         description="Intra-op threads per worker: one request's matmul is too small to "
         "split, and threads spinning on a shared machine only add latency.",
     )
+    micro_batch: bool = Field(
+        default=True,
+        description="Score the known-user requests that arrive together with one matmul "
+        "(bench/api_bench.py measures both ways).",
+    )
     load_encoder: bool = Field(
         default=True,
         description="Load the text encoder at start-up (free-text queries and new items "

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import torch
+from fastapi import Response
 
 from api.service.errors import invalid, not_found
-from api.service.schemas import ScoredItem
 from api.service.state import Catalogue, ServingState
 
 
@@ -28,20 +31,25 @@ def candidate_mask(
     return state.candidates(entity_id, entity_type)
 
 
-def scored(catalogue: Catalogue, values: torch.Tensor, indices: torch.Tensor) -> list[ScoredItem]:
-    ids, titles, buckets, counts = (
-        catalogue.ids,
-        catalogue.titles,
-        catalogue.bucket,
-        catalogue.count,
+def json_items(catalogue: Catalogue, values: torch.Tensor, indices: torch.Tensor) -> str:
+    """A JSON array of `ScoredItem`s from the catalogue's pre-encoded item fragments."""
+    fragments = catalogue.fragments
+    return "[" + ", ".join(
+        f"{fragments[i]}{round(s, 6)!r}}}" for s, i in zip(values.tolist(), indices.tolist(),
+                                                              strict=True)
+    ) + "]"  # fmt: skip
+
+
+def recommendations_response(
+    user_id: str | None,
+    catalogue: Catalogue,
+    values: torch.Tensor,
+    indices: torch.Tensor,
+    run_dir: Path,
+) -> Response:
+    """A `Recommendations` body, serialised directly (see the recommend endpoint)."""
+    body = (
+        f'{{"user_id": {json.dumps(user_id)}, "items": {json_items(catalogue, values, indices)}, '
+        f'"run": {json.dumps(str(run_dir))}}}'
     )
-    return [
-        ScoredItem(
-            item_id=ids[i],
-            title=titles[i],
-            score=round(s, 6),
-            popularity=buckets[i],  # type: ignore[arg-type]
-            interactions=counts[i],
-        )
-        for s, i in zip(values.tolist(), indices.tolist(), strict=True)
-    ]
+    return Response(body.encode(), media_type="application/json")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from api.service.dependencies import RuntimeDep, StateDep
 from api.service.errors import not_found, responses
-from api.service.routers.common import candidate_mask, scored
+from api.service.routers.common import candidate_mask, json_items
 from api.service.schemas import (
     K_MAX,
     Id,
@@ -99,16 +100,18 @@ async def similar_items(
             min_length=1, max_length=64, description="Only items linked to an entity of this type."
         ),
     ] = None,
-) -> SimilarItems:
+) -> Response:
     catalogue = state.catalogue
     index = catalogue.index.get(item_id)
     if index is None:
         raise not_found(["path", "item_id"], f"no item {item_id!r} in the served run")
     mask = candidate_mask(state, entity_id, entity_type, "query")
     values, indices = similar(catalogue.unit, index, k, mask)
-    return SimilarItems(
-        item_id=item_id, items=scored(catalogue, values, indices), run=str(state.run_dir)
+    body = (
+        f'{{"item_id": {json.dumps(item_id)}, "items": {json_items(catalogue, values, indices)}, '
+        f'"run": {json.dumps(str(state.run_dir))}}}'
     )
+    return Response(body.encode(), media_type="application/json")
 
 
 @router.post(

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import torch
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from api.service.dependencies import RuntimeDep, StateDep
 from api.service.errors import ApiError, invalid, responses
-from api.service.routers.common import candidate_mask, scored
+from api.service.routers.common import candidate_mask, recommendations_response
 from api.service.schemas import AnonymousRequest, Recommendations
 from api.service.scoring import top_k_of
 from encoders import EmptyTextError
@@ -21,9 +21,7 @@ router = APIRouter(tags=["recommendations"])
     responses=responses(401, 404, 422),
     summary="Recommend items for an anonymous visitor",
 )
-def recommend_anonymous(
-    body: AnonymousRequest, runtime: RuntimeDep, state: StateDep
-) -> Recommendations:
+def recommend_anonymous(body: AnonymousRequest, runtime: RuntimeDep, state: StateDep) -> Response:
     """From any mix of: the session's items (most recent first), a free-text query (encoded
     now with the run's text model: its closest items by text steer the user vector, and
     text relevance is blended into the scores), user attributes. At least one is needed.
@@ -59,6 +57,4 @@ def recommend_anonymous(
     [(values, indices)] = top_k_of(
         scores[None], catalogue.log_count, body.k, body.tail_boost, excluded, mask
     )
-    return Recommendations(
-        user_id=None, items=scored(catalogue, values, indices), run=str(state.run_dir)
-    )
+    return recommendations_response(None, catalogue, values, indices, state.run_dir)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Response, status
 
-from api.service.dependencies import RuntimeDep, StateDep
+from api.service.dependencies import BatcherDep, RuntimeDep, StateDep
 from api.service.errors import not_found, responses
 from api.service.explain import parse_rows, rank_paths
-from api.service.routers.common import candidate_mask, scored
+from api.service.routers.common import candidate_mask, recommendations_response
 from api.service.schemas import (
     Explanation,
     ExplanationPath,
@@ -36,31 +36,35 @@ UserId = Annotated[Id, Path(description="A user id of the served run.")]
     summary="Recommend items for a known user",
 )
 async def recommend(
-    user_id: UserId, state: StateDep, options: Annotated[RecommendationFilters, Query()]
-) -> Recommendations:
+    user_id: UserId,
+    state: StateDep,
+    batcher: BatcherDep,
+    options: Annotated[RecommendationFilters, Query()],
+) -> Response:
     """Scores every item from in-memory vectors (one matmul + top-k): no graph access, so
     this keeps working while the graph is down. Interactions recorded since the run was
     loaded shift the user vector and are excluded like the run's own."""
-    # async: the work is a few hundred microseconds of tensor code, cheaper inline on the
-    # event loop than a hop to the thread pool.
+    # async and inline on the event loop: the work is a few hundred microseconds of
+    # tensor code, cheaper than a hop to the thread pool; concurrent requests share one
+    # matmul (`ScoringBatcher`), and the body is assembled from pre-encoded item
+    # fragments rather than validated models (`json_items`; the schema still documents
+    # it, and the generated-input tests check every answer against it).
     user = state.users.index.get(user_id)
     if user is None:
         raise not_found(["path", "user_id"], f"no user {user_id!r} in the served run")
     mask = candidate_mask(state, options.entity_id, options.entity_type, "query")
     catalogue = state.catalogue
-    excluded = [state.seen(user)] if options.exclude_seen else None
-    [(values, indices)] = top_k(
-        state.user_vector(user)[None],
-        catalogue.z,
-        catalogue.log_count,
-        options.k,
-        options.tail_boost,
-        excluded,
-        mask,
-    )
-    return Recommendations(
-        user_id=user_id, items=scored(catalogue, values, indices), run=str(state.run_dir)
-    )
+    excluded = state.seen(user) if options.exclude_seen else None
+    vector = state.user_vector(user)
+    if batcher is not None:
+        values, indices = await batcher.top_k(
+            catalogue, vector, options.k, options.tail_boost, excluded, mask
+        )
+    else:
+        [(values, indices)] = top_k(vector[None], catalogue.z, catalogue.log_count, options.k,
+                                    options.tail_boost, None if excluded is None else [excluded],
+                                    mask)  # fmt: skip
+    return recommendations_response(user_id, catalogue, values, indices, state.run_dir)
 
 
 @router.post(
