@@ -1,8 +1,11 @@
 """Mini-batch training with early stopping on validation NDCG@20 — one loop for every model.
 
 Each epoch shuffles the training interactions into batches of (user, positive
-item); negatives are drawn uniformly from the warm items (cold items never appear
-in training, not even as negatives). After each epoch the model is scored on the
+item); negatives are drawn uniformly from the warm items the user has not interacted
+with in training (cold items never appear in training, not even as negatives; a
+draw that hits one of the user's own items is re-drawn, as BPR defines and RecBole
+does — without it a heavy user's positives are pushed down as negatives, measured
+in docs/decisions.md). After each epoch the model is scored on the
 validation set; the best state is kept, and training stops after `patience`
 epochs without improvement. The same budget (max epochs, patience, learning
 rate, batch size) is given to every trainable model in the harness.
@@ -30,7 +33,7 @@ class TrainConfig:
     min_epochs: int = 10  # no early stop before this: slow starters are not cut short
     batch_size: int = 2048
     lr: float = 5e-3
-    patience: int = 5
+    patience: int = 10  # RecBole's default stopping_step; 5 stopped in transient dips
     seed: int = 0
     progress: bool = True
 
@@ -63,6 +66,33 @@ def validation_ndcg(model: Recommender, data: TrainData) -> float:
     return float(metrics["overall"]["ndcg@20"])  # type: ignore[index]
 
 
+class NegativeSampler:
+    """Uniform negatives over `items`, re-drawn while they are the user's training items."""
+
+    def __init__(self, data: TrainData, items: torch.Tensor, generator: torch.Generator) -> None:
+        self.items, self.generator = items, generator
+        self.num_items = data.num_items
+        # Sorted keys user·I + item of every training pair, for a vectorised membership test.
+        self.seen = torch.unique(data.train_user * data.num_items + data.train_item)
+
+    def _is_seen(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        keys = users * self.num_items + items
+        pos = torch.searchsorted(self.seen, keys).clamp(max=len(self.seen) - 1)
+        return self.seen[pos] == keys
+
+    def sample(self, users: torch.Tensor, count: int, max_rounds: int = 20) -> torch.Tensor:
+        users = users.unsqueeze(1).expand(-1, count)
+        pick = torch.randint(len(self.items), users.shape, generator=self.generator)
+        negatives = self.items[pick]
+        for _ in range(max_rounds):
+            bad = self._is_seen(users, negatives)
+            if not bad.any():
+                break
+            redraw = torch.randint(len(self.items), (int(bad.sum()),), generator=self.generator)
+            negatives[bad] = self.items[redraw]
+        return negatives
+
+
 def fit(model: Recommender, data: TrainData, config: TrainConfig) -> TrainResult:
     started = time.perf_counter()
     if not model.trainable:
@@ -70,7 +100,7 @@ def fit(model: Recommender, data: TrainData, config: TrainConfig) -> TrainResult
     seed_everything(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    warm_items = torch.nonzero(data.warm_mask).flatten()
+    sampler = NegativeSampler(data, torch.nonzero(data.warm_mask).flatten(), generator)
     num_negatives = getattr(model, "num_negatives", 1)
     n = len(data.train_user)
     best, best_epoch, best_state, stale, curve = -1.0, 0, None, 0, []
@@ -83,14 +113,13 @@ def fit(model: Recommender, data: TrainData, config: TrainConfig) -> TrainResult
         for start in range(0, n, config.batch_size):
             batch = order[start : start + config.batch_size]
             users, pos = data.train_user[batch], data.train_item[batch]
-            pick = torch.randint(len(warm_items), (len(batch), num_negatives), generator=generator)
-            loss = model.loss(users, pos, warm_items[pick])
+            loss = model.loss(users, pos, sampler.sample(users, num_negatives))
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
         score = validation_ndcg(model, data)
         curve.append(score)
-        bar.set_postfix(valid_ndcg20=f"{score:.4f}", loss=f"{float(loss):.4f}")
+        bar.set_postfix(valid_ndcg20=f"{score:.4f}", loss=f"{loss.item():.4f}")
         if score > best:
             best, best_epoch, stale = score, epoch, 0
             best_state = copy.deepcopy(model.state_dict())
