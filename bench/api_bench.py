@@ -199,26 +199,30 @@ def run_level(
 
 
 # ---- the server under test ---------------------------------------------------------------
-def start_server(run_dir: Path, work_dir: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
+def start_server(
+    run_dir: Path, work_dir: Path, port: int, workers: int, micro_batch: bool, name: str
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "TAILGRAPH_HOME": str(work_dir / "home"),
         "TAILGRAPH_GRAPH_NAME": GRAPH_NAME,
         "TAILGRAPH_API_LOAD_ENCODER": "false",  # the bench never encodes text
+        "TAILGRAPH_API_MICRO_BATCH": "true" if micro_batch else "false",
         "HF_HUB_OFFLINE": "1",
     }
     code = (
         "from api.service import serve; "
         f"serve({str(run_dir)!r}, host='127.0.0.1', port={port}, workers={workers})"
     )
-    log = (work_dir / "server.log").open("wb")
+    log_file = work_dir / f"server-{name}.log"
+    log = log_file.open("wb")
     process = subprocess.Popen(
         [sys.executable, "-c", code], env=env, stdout=log, stderr=log, start_new_session=True
     )
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"server exited; see {work_dir / 'server.log'}")
+            raise RuntimeError(f"server exited; see {log_file}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
                 conn.sendall(b"GET /ready HTTP/1.1\r\nHost: bench\r\n\r\n")
@@ -285,6 +289,52 @@ def scoring_ceiling(run_dir: Path, users: list[str], k: int, batch: int) -> dict
     }
 
 
+def measure_servers(
+    run_dir: Path,
+    args: argparse.Namespace,
+    configs: dict[str, bool],
+    rec_paths: list[str],
+    health_paths: list[str],
+    levels: list[int],
+    scratch: Path,
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Start one server per config, side by side, and run every level on each in turn.
+
+    Levels alternate between the servers and between the two endpoints, so a change in
+    the machine's background load hits every configuration and both endpoints alike.
+    """
+    servers: dict[str, tuple[int, subprocess.Popen[bytes]]] = {}
+    http: dict[str, dict[str, dict[str, Any]]] = {}
+    try:
+        for name, micro_batch in configs.items():
+            port = free_port()
+            servers[name] = (
+                port,
+                start_server(run_dir, args.work_dir, port, args.workers, micro_batch, name),
+            )
+            http[name] = {"recommend": {}, "trivial": {}}
+        for port, _ in servers.values():
+            # Warm-up: first requests pay for lazy imports and allocator growth.
+            run_level("127.0.0.1", port, rec_paths[: args.warmup], 4, args.time_limit, scratch)
+            run_level("127.0.0.1", port, health_paths[: args.warmup], 4, args.time_limit, scratch)
+        for concurrency in levels:
+            for name, (port, _) in servers.items():
+                for endpoint, paths in (("recommend", rec_paths), ("trivial", health_paths)):
+                    result = run_level(
+                        "127.0.0.1", port, paths, concurrency, args.time_limit, scratch
+                    )
+                    http[name][endpoint][str(concurrency)] = result
+                    log(
+                        f"{name:<10} {endpoint:<10} c={concurrency:<3} {result['rps']:>8} req/s  "
+                        f"p50 {result['p50_ms']} ms  p99 {result['p99_ms']} ms  "
+                        f"errors {result['errors']}"
+                    )
+    finally:
+        for _, process in servers.values():
+            stop_server(process)
+    return http
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--loadgen":
         _loadgen_main(sys.argv[2:])
@@ -300,6 +350,9 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=30.0, help="Seconds per level.")
     parser.add_argument("--warmup", type=int, default=300)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--configs", default="batched,unbatched", help="Server runs: batched and/or unbatched."
+    )
     parser.add_argument("--k", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -318,36 +371,33 @@ def main() -> None:
     levels = [int(c) for c in args.concurrency.split(",")]
     load_before = os.getloadavg()
 
-    port = free_port()
     scratch = args.work_dir / "scratch"
     scratch.mkdir(parents=True, exist_ok=True)
-    server = start_server(run_dir, args.work_dir, port, args.workers)
-    http: dict[str, dict[str, Any]] = {"recommend": {}, "trivial": {}}
-    try:
-        # Warm-up: first requests pay for lazy imports and allocator growth.
-        run_level("127.0.0.1", port, rec_paths[: args.warmup], 4, args.time_limit, scratch)
-        run_level("127.0.0.1", port, health_paths[: args.warmup], 4, args.time_limit, scratch)
-        for concurrency in levels:
-            # Interleaved per level, so a change of background load hits both alike.
-            for name, paths in (("recommend", rec_paths), ("trivial", health_paths)):
-                result = run_level("127.0.0.1", port, paths, concurrency, args.time_limit, scratch)
-                http[name][str(concurrency)] = result
-                log(
-                    f"{name:<10} c={concurrency:<3} {result['rps']:>8} req/s  "
-                    f"p50 {result['p50_ms']} ms  p99 {result['p99_ms']} ms  "
-                    f"errors {result['errors']}"
-                )
-    finally:
-        stop_server(server)
+    configs = {
+        name: {"batched": True, "unbatched": False}[name] for name in args.configs.split(",")
+    }
+    log(f"-- servers: workers={args.workers}, configurations {list(configs)}")
+    measured = measure_servers(run_dir, args, configs, rec_paths, health_paths, levels, scratch)
+    servers: dict[str, Any] = {}
+    for name, http in measured.items():
+        ratio = {
+            c: round(http["recommend"][c]["rps"] / http["trivial"][c]["rps"], 3)
+            for c in http["recommend"]
+            if http["trivial"][c]["rps"]
+        }
+        p99_16 = http["recommend"].get("16", {}).get("p99_ms")
+        servers[name] = {
+            "micro_batch": configs[name],
+            "http": http,
+            "recommend_over_trivial_rps": ratio,
+            "goals": {
+                "p99_ms_at_16_le_25": p99_16 is not None and p99_16 <= 25.0,
+                "rps_ratio_at_16_ge_0.7": ratio.get("16", 0.0) >= 0.7,
+            },
+        }
     load_after = os.getloadavg()
     ceiling = scoring_ceiling(run_dir, users, args.k, 64)
     log(f"in-process scoring: {ceiling}")
-    ratio = {
-        c: round(http["recommend"][c]["rps"] / http["trivial"][c]["rps"], 3)
-        for c in http["recommend"]
-        if http["trivial"][c]["rps"]
-    }
-    p99_16 = http["recommend"].get("16", {}).get("p99_ms")
     report = {
         "bench": "api_bench",
         "dataset": "lastfm-hetrec (DBpedia KG)",
@@ -357,16 +407,12 @@ def main() -> None:
         "dim": ceiling["dim"],
         "k": args.k,
         "workers": args.workers,
+        "requests_per_level": args.requests,
         "cpus": os.cpu_count(),
         "loadavg_before": [round(x, 2) for x in load_before],
         "loadavg_after": [round(x, 2) for x in load_after],
-        "http": http,
+        "servers": servers,
         "in_process_scoring": ceiling,
-        "recommend_over_trivial_rps": ratio,
-        "goals": {
-            "p99_ms_at_16_le_25": p99_16 is not None and p99_16 <= 25.0,
-            "rps_ratio_at_16_ge_0.7": ratio.get("16", 0.0) >= 0.7,
-        },
     }
     print(json.dumps(report))
 

@@ -11,6 +11,7 @@ not know yet) and swaps the reference.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import threading
@@ -46,6 +47,19 @@ class ReloadReport:
     replayed_interactions: int
     replayed_items: int
     skipped: int
+
+
+def freeze_heap() -> None:
+    """Move every object alive now out of the cyclic GC's reach (`gc.freeze`).
+
+    A loaded run is ~0.5 M long-lived Python objects (id maps, titles, JSON fragments);
+    each full collection walked them all: 0.57 s with the event loop stopped, measured as
+    a 0.67 s stall of every in-flight request at concurrency 64 on Last.fm. Frozen, the
+    collector only looks at what requests allocate. Reference counting still frees
+    frozen objects that are not in cycles.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def interaction_key(user_id: str, item_id: str, ts: float | None, kind: str | None) -> str:
@@ -88,6 +102,7 @@ class Runtime:
     def start(self) -> None:
         state = self._build(self.settings.run_dir)
         self._state = state
+        freeze_heap()
         log.info("run loaded", extra={"fields": state.describe()})
 
     def _build(self, run_dir: Path) -> ServingState:
@@ -117,6 +132,11 @@ class Runtime:
             with self._write_lock:
                 replayed, items, skipped = self._replay(new)
                 self._state = new
+            # The old state is unreferenced (or held by requests still running on it):
+            # let one full collection see the heap, then freeze the new one.
+            gc.unfreeze()
+            gc.collect()
+            freeze_heap()
             self.metrics.reloads.labels("ok").inc()
             report = ReloadReport(
                 new, round(time.perf_counter() - started, 3), replayed, items, skipped

@@ -13,11 +13,13 @@ that worker's next answers, and reaches the others at the next reload or trainin
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
 from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
+from uvicorn.supervisors import Multiprocess
 
 from api.service.app import create_app
 from api.service.observability import log_config
@@ -60,7 +62,7 @@ def serve(
     # Workers re-read settings from the environment: pass what the caller overrode.
     os.environ["TAILGRAPH_API_RUN_DIR"] = str(Path(settings.run_dir).resolve())
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="tailgraph-prom-"))
-    uvicorn.run(
+    config = uvicorn.Config(
         "api.service.server:app_from_env",
         factory=True,
         workers=settings.workers,
@@ -69,3 +71,17 @@ def serve(
         timeout_worker_healthcheck=120,
         **common,  # type: ignore[arg-type]
     )
+    # uvicorn's own multi-worker socket is created without IPPROTO_TCP, so asyncio does not
+    # set TCP_NODELAY on accepted connections: Nagle + delayed ACK then held every
+    # keep-alive response ~40 ms (measured: 44 ms p50 at concurrency 1 with 2 workers).
+    Multiprocess(config, sockets=[_tcp_socket(settings)]).run()
+
+
+def _tcp_socket(settings: ServiceSettings) -> socket.socket:
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind((settings.host, settings.port))
+    sock.set_inheritable(True)
+    return sock

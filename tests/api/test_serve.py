@@ -65,6 +65,14 @@ def test_serve_runs_uvicorn_with_json_logs(
             for _ in range(2 * workers):  # enough requests to reach every worker
                 response = client.get("/users/u00001/recommendations", params={"k": 5})
                 assert response.status_code == 200 and len(response.json()["items"]) == 5
+            # Keep-alive answers are not held back by Nagle + delayed ACK (~40 ms each):
+            # TCP_NODELAY must be on in the multi-worker socket too.
+            durations = []
+            for _ in range(9):
+                started = time.perf_counter()
+                client.get("/health")
+                durations.append(time.perf_counter() - started)
+            assert sorted(durations)[4] < 0.02, durations
             metrics = client.get("/metrics").text
         count = next(
             line
