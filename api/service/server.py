@@ -24,6 +24,7 @@ from uvicorn.supervisors import Multiprocess
 from api.service.app import create_app
 from api.service.observability import log_config
 from api.service.settings import ServiceSettings
+from kg.settings import GraphSettings
 
 
 def app_from_env() -> FastAPI:
@@ -36,8 +37,13 @@ def serve(
     host: str | None = None,
     port: int | None = None,
     workers: int | None = None,
+    graph: GraphSettings | None = None,
 ) -> None:
-    """Serve `run_dir` (default `TAILGRAPH_API_RUN_DIR`) until interrupted."""
+    """Serve `run_dir` (default `TAILGRAPH_API_RUN_DIR`) until interrupted.
+
+    `graph`: the graph connection (the CLI's `--home`/`--graph-uri`); default
+    `GraphSettings()` from `TAILGRAPH_*`.
+    """
     overrides = {
         key: value
         for key, value in (
@@ -48,6 +54,8 @@ def serve(
         )
         if value is not None
     }
+    if graph is not None:
+        overrides["graph"] = graph
     settings = ServiceSettings(**overrides)
     common = {
         "host": settings.host,
@@ -61,6 +69,10 @@ def serve(
         return
     # Workers re-read settings from the environment: pass what the caller overrode.
     os.environ["TAILGRAPH_API_RUN_DIR"] = str(Path(settings.run_dir).resolve())
+    for name, value in settings.graph.model_dump().items():
+        if value is not None:
+            secret = getattr(value, "get_secret_value", None)
+            os.environ[f"TAILGRAPH_{name.upper()}"] = str(secret() if secret else value)
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="tailgraph-prom-"))
     config = uvicorn.Config(
         "api.service.server:app_from_env",

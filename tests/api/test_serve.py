@@ -30,16 +30,19 @@ def test_serve_runs_uvicorn_with_json_logs(
     port = _free_port()
     env = {
         **os.environ,
-        "TAILGRAPH_HOME": str(api_graph.home),
-        "TAILGRAPH_GRAPH_NAME": api_graph.graph_name,
         "TAILGRAPH_API_LOAD_ENCODER": "false",
         "PYTHONUNBUFFERED": "1",
     }
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    for name in ("PROMETHEUS_MULTIPROC_DIR", "TAILGRAPH_HOME", "TAILGRAPH_GRAPH_NAME"):
+        env.pop(name, None)
     log = tmp_path / "server.log"
+    # The graph travels as `serve(graph=...)` (what the CLI's --home passes), not the env.
     code = (
-        "from api.service import serve; "
-        f"serve({str(run_dir)!r}, host='127.0.0.1', port={port}, workers={workers})"
+        "from pathlib import Path; from api.service import serve; "
+        "from kg.settings import GraphSettings; "
+        f"serve({str(run_dir)!r}, host='127.0.0.1', port={port}, workers={workers}, "
+        f"graph=GraphSettings(home=Path({str(api_graph.home)!r}), "
+        f"graph_name={api_graph.graph_name!r}))"
     )
     with log.open("w") as stderr:
         process = subprocess.Popen(
@@ -73,6 +76,7 @@ def test_serve_runs_uvicorn_with_json_logs(
                 client.get("/health")
                 durations.append(time.perf_counter() - started)
             assert sorted(durations)[4] < 0.02, durations
+            assert client.get("/ready").json()["graph"] == "up"  # graph settings arrived
             metrics = client.get("/metrics").text
         count = next(
             line
