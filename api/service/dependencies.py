@@ -1,8 +1,8 @@
 """Shared state for the routers, through `Depends`: the runtime, the served state, the key.
 
 All `async def`: they only read attributes, and FastAPI runs a plain `def` dependency in
-the thread pool — three thread hops per request, measured at ~1.5 ms of a 1.7 ms
-recommendation before this change.
+the thread pool — three thread hops per request: an in-process recommendation took 1.7 ms
+with them, 0.9 ms without.
 """
 
 from __future__ import annotations
