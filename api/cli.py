@@ -477,7 +477,7 @@ def serve(
 
     if not (run_dir / "model.safetensors").exists():
         _fail(f"{run_dir}: expected a run directory with model.safetensors")
-    run_server(run_dir, host, port, workers)
+    run_server(run_dir, host, port, workers, graph=state.settings)
 
 
 if __name__ == "__main__":  # pragma: no cover
