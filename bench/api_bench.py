@@ -10,22 +10,25 @@ embedding width, not on how good the vectors are). The run directory is written 
 
 Measurements, all in one invocation:
 
-1. **HTTP, recommendations**: ``tailgraph serve`` (``api.service.serve``) in its own
-   process on loopback; a separate load-generating process (a minimal keep-alive
-   HTTP/1.1 client on asyncio, one connection per concurrent client, so the generator
-   costs far less CPU than the server) sends ``GET /users/{id}/recommendations?k=20``
-   for users drawn uniformly with a fixed seed, at concurrency 1, 16 and 64; each level
-   is bounded by a request count and a time limit. p50/p99 latency and requests/s.
-2. **HTTP floor**: the same server, the same generator, ``GET /health`` (a constant
-   answer) at the same concurrency levels: what the HTTP stack alone can do.
+1. **HTTP, recommendations**: `api.service.serve` (what `tailgraph serve` runs) in its own
+   process on loopback — two of them side by side, micro-batching on and off
+   (`--configs`); a separate load-generating process (a minimal keep-alive HTTP/1.1
+   client on asyncio, one connection per concurrent client, far cheaper per request than
+   the server) sends `GET /users/{id}/recommendations?k=20` for users drawn uniformly
+   with a fixed seed, at concurrency 1, 16 and 64; each level is bounded by a request
+   count and a time limit. p50/p99 latency and requests/s.
+2. **HTTP floor**: the same servers, the same generator, `GET /health` (a constant
+   answer) at the same levels, interleaved with (1) so that changes in the machine's
+   background load hit both alike: what the HTTP stack alone can do.
 3. **In-process ceiling**: the same requests scored by the service's own scorer without
-   HTTP, one request at a time and in batches of 64 (batched matmul + top-k with the
-   seen-item exclusion): what the arithmetic alone can do.
+   HTTP, one at a time and in batches of 64 (matmul + top-k with the seen-item
+   exclusion): what the arithmetic alone can do.
 
-    nice -n 10 python bench/api_bench.py                  # first run also imports + trains
-    nice -n 10 python bench/api_bench.py --requests 3000 --workers 2
+    nice -n 10 python bench/api_bench.py                # first run also imports + trains
+    nice -n 10 python bench/api_bench.py --requests 2000 --workers 2 --configs batched
 
-The last line of output is one JSON object with all figures.
+The last line of output is one JSON object with all figures (plus the load average
+before and after: the machine is shared).
 """
 
 from __future__ import annotations
@@ -57,7 +60,11 @@ def log(message: str) -> None:
 
 # ---- setup: import + short training, cached --------------------------------------------------
 def prepare_run(data_dir: Path, work_dir: Path, epochs: int, rebuild: bool) -> Path:
-    """Import the dataset into the bench's own embedded server and train a short run."""
+    """Import the dataset into the bench's own embedded server and train a short run.
+
+    The server stays up for the measurements (the API's /ready pings the graph); `main`
+    stops it at the end.
+    """
     from gnn.harness import HarnessConfig, run_comparison
     from gnn.run_dir import write_run
     from gnn.train import TrainConfig
@@ -356,11 +363,20 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    run_dir = prepare_run(args.data, args.work_dir, args.epochs, args.rebuild)
-    if args.prepare_only:
-        print(json.dumps({"run_dir": str(run_dir)}))
-        return
+    from kg.embedded import EmbeddedServer
 
+    graph_server = EmbeddedServer(args.work_dir / "home")
+    try:
+        run_dir = prepare_run(args.data, args.work_dir, args.epochs, args.rebuild)
+        if not args.prepare_only:
+            measure(args, run_dir)
+        else:
+            print(json.dumps({"run_dir": str(run_dir)}))
+    finally:
+        graph_server.stop()
+
+
+def measure(args: argparse.Namespace, run_dir: Path) -> None:
     import pandas as pd
 
     user_ids = pd.read_parquet(run_dir / "users.parquet")["id"].astype(str).tolist()
