@@ -84,6 +84,12 @@ class PreparedImport:
         return digest.hexdigest()[:24]
 
 
+def interaction_key(user_id: str, item_id: str, ts: float | None, kind: str | None) -> str:
+    """The identity of one interaction (MERGE key): the same user, item, time and kind."""
+    raw = f"{user_id}\x1f{item_id}\x1f{ts}\x1f{kind}".encode()
+    return hashlib.sha1(raw, usedforsecurity=False).hexdigest()[:20]
+
+
 class _Collector:
     def __init__(self) -> None:
         self.errors: list[DatasetError] = []
@@ -427,9 +433,7 @@ class _Validator:
                     bad = True
             if bad:
                 continue
-            key = hashlib.sha1(
-                f"{user}\x1f{item}\x1f{ts[i]}\x1f{kinds[i]}".encode(), usedforsecurity=False
-            ).hexdigest()[:20]
+            key = interaction_key(user, item, ts[i], kinds[i])
             if key in seen:
                 self.error(
                     "interactions", rows[i], None, "each (user_id, item_id, timestamp, kind) once",

@@ -12,7 +12,6 @@ not know yet) and swaps the reference.
 from __future__ import annotations
 
 import gc
-import hashlib
 import logging
 import threading
 import time
@@ -30,6 +29,7 @@ from api.service.observability import Metrics
 from api.service.settings import ServiceSettings
 from api.service.state import NewItem, RunLoadError, ServingState, load_state
 from encoders import TextEncoder, item_text
+from kg.validate import interaction_key
 
 log = logging.getLogger("tailgraph.api.runtime")
 
@@ -60,12 +60,6 @@ def freeze_heap() -> None:
     """
     gc.collect()
     gc.freeze()
-
-
-def interaction_key(user_id: str, item_id: str, ts: float | None, kind: str | None) -> str:
-    """The key `kg.validate` gives an imported interaction, so MERGE dedupes across both."""
-    raw = f"{user_id}\x1f{item_id}\x1f{ts}\x1f{kind}".encode()
-    return hashlib.sha1(raw, usedforsecurity=False).hexdigest()[:20]
 
 
 class Runtime:
