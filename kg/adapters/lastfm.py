@@ -1,6 +1,6 @@
 """Last.fm HetRec-2011 (2k users) + DBpedia / Satori KGs + CoLaKG descriptions -> `Dataset`.
 
-Layout (`/work/shared/data/lastfm_hetrec_kg`, see its SOURCE.md):
+Layout (`../shared/data/lastfm_hetrec_kg`, see its SOURCE.md):
 
 * `artists.dat` (`id, name, url, pictureURL`) -> `items`: `item_id` = artist id,
   `title` = name, `url` kept as an attribute. `pictureURL` is left out (image links,
