@@ -12,14 +12,19 @@ that worker's next answers, and reaches the others at the next reload or trainin
 
 from __future__ import annotations
 
+import logging
 import os
+import signal
 import socket
 import tempfile
+import time
 from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
+from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
+from uvicorn.supervisors.multiprocess import Process
 
 from api.service.app import create_app
 from api.service.observability import log_config
@@ -86,7 +91,58 @@ def serve(
     # uvicorn's own multi-worker socket is created without IPPROTO_TCP, so asyncio does not
     # set TCP_NODELAY on accepted connections: Nagle + delayed ACK then held every
     # keep-alive response ~40 ms (measured: 44 ms p50 at concurrency 1 with 2 workers).
-    Multiprocess(config, sockets=[_tcp_socket(settings)]).run()
+    _Supervisor(config, sockets=[_tcp_socket(settings)]).run()
+
+
+class _Supervisor(Multiprocess):
+    """uvicorn's multi-worker supervisor with a liveness check that yields to shutdown.
+
+    uvicorn pings each worker every 0.5 s and waits up to `timeout_worker_healthcheck`
+    for the answer. Ctrl-C (or a SIGTERM to the process group, as systemd sends) reaches
+    the workers too; a worker that is exiting stops answering, but its pipe stays open in
+    this process, so the wait ran its whole length (120 s here) before the signal was
+    even looked at, and then restarted the worker. Here the wait is cut into short
+    slices and ends as soon as the worker has exited or a shutdown signal is queued.
+    """
+
+    _SLICE_S = 0.25
+
+    def keep_subprocess_alive(self) -> None:
+        for index, process in enumerate(self.processes):
+            answered = self._answers(process)
+            if answered is None or self.should_exit.is_set():
+                return  # shutting down: the main loop handles the queued signal next
+            if answered:
+                continue
+            process.kill()
+            process.join()
+            if process.exitcode == STARTUP_FAILURE:
+                # Same as uvicorn: a worker that failed before serving would fail again.
+                _log.error(f"Child process [{process.pid}] failed to start, stopping.")
+                self.should_exit.set()
+                return
+            _log.info(f"Child process [{process.pid}] died")
+            replacement = Process(self.config, self.sockets)
+            replacement.start()
+            self.processes[index] = replacement
+
+    def _answers(self, process: Process) -> bool | None:
+        """True: the worker answered a ping; False: it died or hung; None: shutdown is pending."""
+        deadline = time.monotonic() + self.config.timeout_worker_healthcheck
+        while time.monotonic() < deadline:
+            if any(sig in _SHUTDOWN_SIGNALS for sig in self.signal_queue):
+                return None
+            if not process.process.is_alive():
+                return False
+            # A slice that times out leaves its answer in the pipe; the next ping reads it,
+            # which is still proof of life.
+            if process.ping(timeout=self._SLICE_S):
+                return True
+        return False
+
+
+_log = logging.getLogger("uvicorn.error")
+_SHUTDOWN_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 def _tcp_socket(settings: ServiceSettings) -> socket.socket:

@@ -23,10 +23,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_serve_runs_uvicorn_with_json_logs(
-    run_dir: Path, api_graph: GraphSettings, tmp_path: Path, workers: int
-) -> None:
+def _start(
+    run_dir: Path, graph: GraphSettings, log: Path, workers: int
+) -> tuple[subprocess.Popen[bytes], str]:
+    """`serve(...)` in its own process group; returns the process and its base URL."""
     port = _free_port()
     env = {
         **os.environ,
@@ -35,14 +35,13 @@ def test_serve_runs_uvicorn_with_json_logs(
     }
     for name in ("PROMETHEUS_MULTIPROC_DIR", "TAILGRAPH_HOME", "TAILGRAPH_GRAPH_NAME"):
         env.pop(name, None)
-    log = tmp_path / "server.log"
     # The graph travels as `serve(graph=...)` (what the CLI's --home passes), not the env.
     code = (
         "from pathlib import Path; from api.service import serve; "
         "from kg.settings import GraphSettings; "
         f"serve({str(run_dir)!r}, host='127.0.0.1', port={port}, workers={workers}, "
-        f"graph=GraphSettings(home=Path({str(api_graph.home)!r}), "
-        f"graph_name={api_graph.graph_name!r}))"
+        f"graph=GraphSettings(home=Path({str(graph.home)!r}), "
+        f"graph_name={graph.graph_name!r}))"
     )
     with log.open("w") as stderr:
         process = subprocess.Popen(
@@ -52,18 +51,38 @@ def test_serve_runs_uvicorn_with_json_logs(
             stdout=subprocess.DEVNULL,
             start_new_session=True,
         )
-    base = f"http://127.0.0.1:{port}"
+    return process, f"http://127.0.0.1:{port}"
+
+
+def _wait_ready(process: subprocess.Popen[bytes], base: str, log: Path) -> None:
+    deadline = time.monotonic() + 90
+    while True:
+        assert process.poll() is None, log.read_text()
+        try:
+            if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.2)
+
+
+def _workers(parent: int) -> list[int]:
+    """The uvicorn worker processes under `parent` (not multiprocessing's resource tracker)."""
+    children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+    return [
+        int(pid) for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_runs_uvicorn_with_json_logs(
+    run_dir: Path, api_graph: GraphSettings, tmp_path: Path, workers: int
+) -> None:
+    log = tmp_path / "server.log"
+    process, base = _start(run_dir, api_graph, log, workers)
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
+        _wait_ready(process, base, log)
         with httpx.Client(base_url=base, timeout=10) as client:
             for _ in range(2 * workers):  # enough requests to reach every worker
                 response = client.get("/users/u00001/recommendations", params={"k": 5})
@@ -88,7 +107,7 @@ def test_serve_runs_uvicorn_with_json_logs(
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         # uvicorn shuts down gracefully, then re-raises the signal: exit status -SIGTERM.
-        assert process.wait(timeout=30) in (0, -signal.SIGTERM)
+        assert process.wait(timeout=30) in (0, -signal.SIGTERM), log.read_text()
     lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
     access = [line for line in lines if line.get("logger") == "tailgraph.api.access"]
     assert any(
@@ -97,3 +116,31 @@ def test_serve_runs_uvicorn_with_json_logs(
     )
     assert any(line.get("message") == "run loaded" for line in lines)
     assert any("shutdown complete" in str(line.get("message")) for line in lines)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads worker pids from /proc")
+def test_shutdown_signal_is_not_held_up_by_a_worker_that_does_not_answer(
+    run_dir: Path, api_graph: GraphSettings, tmp_path: Path
+) -> None:
+    # Ctrl-C reaches the workers as well as the supervisor; a worker on its way out stops
+    # answering the supervisor's liveness ping. A stopped worker is that case held still:
+    # the supervisor must act on its own SIGTERM at once, not after the ping's timeout.
+    log = tmp_path / "server.log"
+    process, base = _start(run_dir, api_graph, log, workers=2)
+    stopped: int | None = None
+    try:
+        _wait_ready(process, base, log)
+        stopped = _workers(process.pid)[0]
+        os.kill(stopped, signal.SIGSTOP)
+        time.sleep(1.0)  # the supervisor is now waiting on the stopped worker's answer
+        os.kill(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while "Received SIGTERM, exiting." not in log.read_text():
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+    finally:
+        if stopped is not None:
+            os.kill(stopped, signal.SIGCONT)  # let it take the SIGTERM it has been sent
+        os.killpg(process.pid, signal.SIGTERM)
+        assert process.wait(timeout=30) in (0, -signal.SIGTERM), log.read_text()
+    assert "Child process" not in log.read_text().split("Received SIGTERM")[1]  # no restart
