@@ -61,7 +61,7 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, dict[str, list[float]]]:
             row = out.setdefault(model, {})
             for group, name in HEADLINE:
                 row.setdefault(f"{group} {name}", []).append(metrics[group][name])
-            for key in ("coverage@20", "mean_popularity@20", "train_seconds"):
+            for key in ("coverage@20", "mean_popularity@20", "train_seconds", "eval_seconds"):
                 row.setdefault(key, []).append(metrics[key])
     return out
 
@@ -71,6 +71,7 @@ def print_table(dataset: str, summary: dict[str, dict[str, list[float]]]) -> Non
         "coverage@20",
         "mean_popularity@20",
         "train_seconds",
+        "eval_seconds",
     ]
     print(f"\n## {dataset} (mean ± std over seeds)\n")
     print("| model | " + " | ".join(columns) + " |")
@@ -79,8 +80,8 @@ def print_table(dataset: str, summary: dict[str, dict[str, list[float]]]) -> Non
         cells = []
         for column in columns:
             mean, std = mean_std(row[column])
-            cells.append(f"{mean:.1f}" if column in ("mean_popularity@20", "train_seconds")
-                         else f"{mean:.4f} ± {std:.4f}")  # fmt: skip
+            plain = column in ("mean_popularity@20", "train_seconds", "eval_seconds")
+            cells.append(f"{mean:.1f}" if plain else f"{mean:.4f} ± {std:.4f}")
         print(f"| {model} | " + " | ".join(cells) + " |", flush=True)
 
 
@@ -101,6 +102,45 @@ def goals(summary: dict[str, dict[str, list[float]]]) -> dict[str, Any]:
     }
 
 
+def report_dataset(runs: list[dict[str, Any]], prep_s: float | None) -> dict[str, Any]:
+    """Print one dataset's table and goals; return its entry of the final JSON."""
+    name = runs[0]["dataset"]
+    summary = summarise(runs)
+    print_table(name, summary)
+    entry = {
+        "split": runs[0]["split"],
+        "import_snapshot_seconds": None if prep_s is None else round(prep_s, 1),
+        "wall_seconds": [run.get("wall_seconds") for run in runs],
+        "peak_rss_mb": [run.get("peak_rss_mb") for run in runs],
+        "models": {
+            model: {col: [round(v, 5) for v in mean_std(vals)] for col, vals in row.items()}
+            for model, row in summary.items()
+        },
+        "goals": goals(summary),
+    }
+    print(json.dumps(entry["goals"]), flush=True)
+    return entry
+
+
+def summarise_files(out: Path, datasets: list[str], seeds: list[int]) -> None:
+    report: dict[str, Any] = {"bench": "quality", "seeds": seeds, "datasets": {}}
+    for name in datasets:
+        files = [out / f"{name}-seed{seed}.json" for seed in seeds]
+        present = [f for f in files if f.exists()]
+        if not present:
+            continue
+        missing = sorted(set(files) - set(present))
+        if missing:
+            print(f"# {name}: missing {[str(f) for f in missing]}", flush=True)
+        runs = [json.loads(f.read_text()) for f in present]
+        report["datasets"][name] = report_dataset(runs, None)
+    sys.stdout.write(json.dumps(report) + "\n")
+
+
+def _peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
@@ -111,7 +151,16 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=REPO / ".bench" / "embeddings")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=REPO / ".bench" / "quality")
+    parser.add_argument(
+        "--summarise",
+        action="store_true",
+        help="train nothing: report the per-seed JSON files already in --out (seeds run "
+        "as separate processes, e.g. side by side on two cores)",
+    )
     args = parser.parse_args()
+    if args.summarise:
+        summarise_files(args.out, args.datasets, args.seeds)
+        return
     torch.set_num_threads(args.threads)
     encoder = TextEncoder()
     report: dict[str, Any] = {"bench": "quality", "seeds": args.seeds, "datasets": {}}
@@ -134,29 +183,21 @@ def main() -> None:
                         raw[key] = value
                     config = harness_config(raw)
                     print(f"# {name} seed {seed}", flush=True)
+                    seed_started = time.perf_counter()
                     result = run_comparison(snapshot, config, name, encoder, args.cache)
-                    runs.append(result.metrics)
+                    # Peak RSS is per process: run one dataset per process to read it per dataset.
+                    metrics = {
+                        **result.metrics,
+                        "wall_seconds": round(time.perf_counter() - seed_started, 1),
+                        "peak_rss_mb": _peak_rss_mb(),
+                    }
+                    runs.append(metrics)
                     args.out.mkdir(parents=True, exist_ok=True)
-                    (args.out / f"{name}-seed{seed}.json").write_text(
-                        json.dumps(result.metrics, indent=2)
-                    )
-                summary = summarise(runs)
-                print_table(name, summary)
-                report["datasets"][name] = {
-                    "split": runs[0]["split"],
-                    "import_snapshot_seconds": round(prep_s, 1),
-                    "models": {
-                        model: {
-                            col: [round(v, 5) for v in mean_std(vals)] for col, vals in row.items()
-                        }
-                        for model, row in summary.items()
-                    },
-                    "goals": goals(summary),
-                }
-                print(json.dumps(report["datasets"][name]["goals"]), flush=True)
+                    (args.out / f"{name}-seed{seed}.json").write_text(json.dumps(metrics, indent=2))
+                report["datasets"][name] = report_dataset(runs, prep_s)
         finally:
             server.stop()
-    report["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    report["peak_rss_mb"] = _peak_rss_mb()
     sys.stdout.write(json.dumps(report) + "\n")
 
 
