@@ -122,18 +122,32 @@ def report_dataset(runs: list[dict[str, Any]], prep_s: float | None) -> dict[str
     return entry
 
 
-def summarise_files(out: Path, datasets: list[str], seeds: list[int]) -> None:
+def summarise_files(outs: list[Path], datasets: list[str], seeds: list[int]) -> None:
+    """Report per-seed JSON files; several `--out` folders (e.g. baselines and ours run as
+    separate processes with different batch sizes) are merged model by model, after
+    checking that each seed's split is the same in all of them."""
     report: dict[str, Any] = {"bench": "quality", "seeds": seeds, "datasets": {}}
     for name in datasets:
-        files = [out / f"{name}-seed{seed}.json" for seed in seeds]
-        present = [f for f in files if f.exists()]
-        if not present:
-            continue
-        missing = sorted(set(files) - set(present))
-        if missing:
-            print(f"# {name}: missing {[str(f) for f in missing]}", flush=True)
-        runs = [json.loads(f.read_text()) for f in present]
-        report["datasets"][name] = report_dataset(runs, None)
+        runs = []
+        for seed in seeds:
+            parts = [
+                json.loads(f.read_text())
+                for f in (out / f"{name}-seed{seed}.json" for out in outs)
+                if f.exists()
+            ]
+            if not parts:
+                print(f"# {name} seed {seed}: no results in {[str(o) for o in outs]}")
+                continue
+            run = {**parts[0], "models": {}}
+            for part in parts:
+                if part["split"] != run["split"]:
+                    raise SystemExit(f"{name} seed {seed}: different splits in {outs}")
+                run["models"].update(part["models"])
+            run["wall_seconds"] = sum(p.get("wall_seconds") or 0.0 for p in parts)
+            run["peak_rss_mb"] = max(p.get("peak_rss_mb") or 0.0 for p in parts)
+            runs.append(run)
+        if runs:
+            report["datasets"][name] = report_dataset(runs, None)
     sys.stdout.write(json.dumps(report) + "\n")
 
 
@@ -152,6 +166,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=REPO / ".bench" / "quality")
     parser.add_argument(
+        "--merge", nargs="*", type=Path, default=[], help="with --summarise: more result folders"
+    )
+    parser.add_argument(
         "--summarise",
         action="store_true",
         help="train nothing: report the per-seed JSON files already in --out (seeds run "
@@ -159,7 +176,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.summarise:
-        summarise_files(args.out, args.datasets, args.seeds)
+        summarise_files([args.out, *args.merge], args.datasets, args.seeds)
         return
     torch.set_num_threads(args.threads)
     encoder = TextEncoder()
