@@ -11,6 +11,7 @@ flows entity → item and item → entity.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,34 @@ from gnn.split import Split
 from kg.snapshot import GraphSnapshot
 
 HISTORY_LENGTH = 20
+
+
+@dataclass(frozen=True)
+class AttributeColumn:
+    """One user attribute the models embed: code k + 1 ↔ `categories[k]`, 0 = not given.
+
+    Stored in the run directory, so serving codes a visitor's value exactly as training did.
+    """
+
+    name: str
+    categories: list[str]
+    bins: list[float] | None = None  # quantile edges, when a numeric column was binned
+
+    @property
+    def size(self) -> int:
+        return len(self.categories) + 1
+
+    def code(self, value: Any) -> int | None:
+        """The code of a raw value (a number of a binned column is binned first); None when
+        the value was never seen in training."""
+        key = str(value)
+        if self.bins is not None and isinstance(value, int | float) and not isinstance(value, bool):
+            bins = np.asarray(self.bins, dtype=float)
+            key = str(pd.cut(pd.Series([value]), bins, include_lowest=True)[0])
+        try:
+            return self.categories.index(key) + 1
+        except ValueError:
+            return None
 
 
 @dataclass
@@ -39,12 +68,16 @@ class TrainData:
     item_count: torch.Tensor  # [I] training interactions per item
     history: torch.Tensor  # [U, L] most recent training items, -1 = padding
     user_attr: torch.Tensor  # [U, A] category codes, 0 = missing
-    user_attr_sizes: list[int]
+    user_attr_columns: list[AttributeColumn]
     cold_items: torch.Tensor  # [C] long
     warm_mask: torch.Tensor  # [I] bool: item may be recommended in the warm evaluation
     # Evaluation sets: per user, item lists (CSR-like: pointer + items).
     seen: dict[str, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
     relevant: dict[str, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
+
+    @property
+    def user_attr_sizes(self) -> list[int]:
+        return [column.size for column in self.user_attr_columns]
 
     @property
     def num_relations(self) -> int:
@@ -170,23 +203,23 @@ def kg_graph(
     )
 
 
-def user_attributes(users: pd.DataFrame) -> tuple[torch.Tensor, list[str], list[int]]:
+def user_attributes(users: pd.DataFrame) -> tuple[torch.Tensor, list[AttributeColumn]]:
     """Categorical codes per attribute column (numbers binned into quantiles); 0 = missing."""
-    columns = [c for c in users.columns if c != "id"]
-    codes, sizes, kept = [], [], []
-    for column in columns:
-        values = users[column]
+    codes, kept = [], []
+    for column in (c for c in users.columns if c != "id"):
+        values, edges = users[column], None
         if pd.api.types.is_numeric_dtype(values) and values.nunique() > 12:
-            values = pd.qcut(values, q=8, duplicates="drop").astype(str)
+            binned, edges = pd.qcut(values, q=8, duplicates="drop", retbins=True)
+            values = binned.astype(str)
         cat = pd.Categorical(values.astype("string").fillna("<NA>"))
         if len(cat.categories) < 2 or len(cat.categories) > 0.5 * len(users):
             continue  # constant or id-like (e.g. zip codes): no signal to share
         codes.append(cat.codes.astype(np.int64) + 1)
-        sizes.append(len(cat.categories) + 1)
-        kept.append(column)
+        bins = None if edges is None else [float(e) for e in edges]
+        kept.append(AttributeColumn(str(column), [str(c) for c in cat.categories], bins))
     if not codes:
-        return torch.zeros(len(users), 0, dtype=torch.long), [], []
-    return torch.from_numpy(np.stack(codes, axis=1)), kept, sizes
+        return torch.zeros(len(users), 0, dtype=torch.long), []
+    return torch.from_numpy(np.stack(codes, axis=1)), kept
 
 
 def recent_history(
@@ -218,7 +251,7 @@ def build_train_data(
     num_users, num_items = snapshot.num_users, snapshot.num_items
     has_text = (entity_text.abs().sum(1) > 0).numpy()
     kg_index, kg_type, relation_names, kg_entities = kg_graph(snapshot, has_text)
-    attr, _, attr_sizes = user_attributes(snapshot.users)
+    attr, attr_columns = user_attributes(snapshot.users)
     warm = torch.ones(num_items, dtype=torch.bool)
     warm[torch.from_numpy(split.cold_items).long()] = False
 
@@ -237,7 +270,7 @@ def build_train_data(
         item_count=torch.from_numpy(np.bincount(items[tr], minlength=num_items)).float(),
         history=recent_history(users[tr], items[tr], ts[tr], num_users, HISTORY_LENGTH),
         user_attr=attr,
-        user_attr_sizes=attr_sizes,
+        user_attr_columns=attr_columns,
         cold_items=torch.from_numpy(split.cold_items).long(),
         warm_mask=warm,
     )

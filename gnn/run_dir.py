@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ import pandas as pd
 import torch
 from safetensors.torch import load_file, save_file
 
-from gnn.data import TrainData
+from gnn.data import AttributeColumn, TrainData
 from gnn.models.tailgraph import TailgraphConfig, TailgraphModel
 from kg.snapshot import GraphSnapshot, publish_dir
 
@@ -56,7 +57,7 @@ def write_run(
             **config,
             "tailgraph": model.config_dict(),
             "relation_names": data.relation_names,
-            "user_attr_sizes": data.user_attr_sizes,
+            "user_attributes": [asdict(column) for column in data.user_attr_columns],
             "num_users": data.num_users,
             "num_items": data.num_items,
             "num_entities": data.num_entities,
@@ -104,7 +105,7 @@ def load_run(run_dir: Path) -> tuple[TailgraphModel, TrainData, dict[str, Any]]:
         num_items=config["num_items"],
         num_entities=config["num_entities"],
         relation_names=config["relation_names"],
-        user_attr_sizes=config["user_attr_sizes"],
+        user_attr_columns=[AttributeColumn(**column) for column in config["user_attributes"]],
         **{name: tensors[name] for name in DATA_TENSORS if name != "warm_mask"},
         warm_mask=tensors["warm_mask"].bool(),
     )

@@ -27,7 +27,7 @@ from typing import Any
 
 import networkx as nx
 
-from encoders.templates import humanize_name
+from encoders import humanize_name
 
 RARITY_WEIGHT = 0.5  # α above: one hop ≈ the rarity cost of an entity with ~6 neighbours
 SOURCE = ("history", "")

@@ -39,7 +39,7 @@ import pandas as pd
 import torch
 from torch.nn import functional as F
 
-from gnn.data import HISTORY_LENGTH, TrainData
+from gnn.data import HISTORY_LENGTH, AttributeColumn, TrainData
 from gnn.evaluate import popularity_buckets
 from gnn.models.tailgraph import TailgraphModel
 from gnn.run_dir import load_run, read_tables
@@ -157,61 +157,34 @@ class Catalogue:
 
 @dataclass(frozen=True)
 class AttributeVocabulary:
-    """User attribute values → the category codes the model's attribute tables were trained on.
+    """User attribute values → the category codes the model's attribute tables were trained
+    on (`gnn.data.AttributeColumn`s, stored in the run directory)."""
 
-    Rebuilt from the run's users table with the rule of `gnn.data.user_attributes`
-    (numbers with many values binned into quantiles, constant or id-like columns
-    dropped) and checked against the codes stored in the run before it is used.
-    """
+    columns: list[AttributeColumn]
 
-    columns: list[str]
-    codes: list[dict[str, int]]
-    bins: list[np.ndarray | None]
-
-    @classmethod
-    def build(cls, users: pd.DataFrame, expected: torch.Tensor) -> AttributeVocabulary | None:
-        columns, codes, bins = [], [], []
-        stored = []
-        for column in (c for c in users.columns if c != "id"):
-            values, edges = users[column], None
-            if pd.api.types.is_numeric_dtype(values) and values.nunique() > 12:
-                binned, edges = pd.qcut(values, q=8, duplicates="drop", retbins=True)
-                values = binned.astype(str)
-            cat = pd.Categorical(values.astype("string").fillna("<NA>"))
-            if len(cat.categories) < 2 or len(cat.categories) > 0.5 * len(users):
-                continue
-            columns.append(column)
-            codes.append({str(value): k + 1 for k, value in enumerate(cat.categories)})
-            bins.append(edges)
-            stored.append(cat.codes.astype(np.int64) + 1)
-        if not columns:
-            return None
-        rebuilt = torch.from_numpy(np.stack(stored, axis=1))
-        if rebuilt.shape != expected.shape or not torch.equal(rebuilt, expected):
-            return None  # the rule changed under us: better no attributes than wrong ones
-        return cls(columns, codes, bins)
+    @property
+    def names(self) -> list[str]:
+        return [column.name for column in self.columns]
 
     def encode(self, attributes: Mapping[str, Any]) -> tuple[torch.Tensor, list[tuple[str, str]]]:
         """Codes [A] (0 = not given) and the (attribute, problem) pairs that were refused."""
         out = torch.zeros(len(self.columns), dtype=torch.long)
         problems = []
         for name, value in attributes.items():
-            if name not in self.columns:
-                problems.append((name, f"unknown attribute; expected one of {self.columns}"))
+            if name not in self.names:
+                problems.append((name, f"unknown attribute; expected one of {self.names}"))
                 continue
-            a = self.columns.index(name)
-            key = str(value)
-            if self.bins[a] is not None and isinstance(value, int | float):
-                key = str(pd.cut(pd.Series([value]), self.bins[a], include_lowest=True)[0])
-            if key not in self.codes[a]:
-                known = sorted(self.codes[a])[:20]
+            a = self.names.index(name)
+            code = self.columns[a].code(value)
+            if code is None:
+                known = sorted(self.columns[a].categories)[:20]
                 problems.append((name, f"unknown value {value!r}; expected one of {known}"))
                 continue
-            out[a] = self.codes[a][key]
+            out[a] = code
         return out, problems
 
     def describe(self) -> dict[str, list[str]]:
-        return {c: sorted(codes) for c, codes in zip(self.columns, self.codes, strict=True)}
+        return {column.name: sorted(column.categories) for column in self.columns}
 
 
 @dataclass(frozen=True)
@@ -257,9 +230,7 @@ class ServingState:
         self.kg = _knowledge_graph(data, tables["entities"])
         self.catalogue = _catalogue(data, tables["items"], cache["items"], self.kg)
         self.users = _users(model, data, tables["users"], self.cf_users, cache["items"])
-        self.attributes = (
-            AttributeVocabulary.build(tables["users"], data.user_attr) if model.attributes else None
-        )
+        self.attributes = AttributeVocabulary(data.user_attr_columns) if model.attributes else None
         self.live = LiveState()
 
     # -- facts --

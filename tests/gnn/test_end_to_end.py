@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from encoders import TextEncoder
 from gnn.harness import HarnessConfig, run_comparison
@@ -60,6 +61,9 @@ def test_run_directory_round_trip_and_evaluate_command(
     assert metrics["dataset"] == "sample-small" and "tailgraph" in metrics["models"]
     assert not list(tmp_path.glob(".run-*"))  # no temp dir left behind
     model, data, _ = load_run(run)
+    # The attribute vocabulary travels with the run: serving codes values as training did.
+    assert data.user_attr_columns == comparison.data.user_attr_columns
+    assert torch.equal(data.user_attr, comparison.data.user_attr)
     from gnn.evaluate import evaluate
 
     again = evaluate(model.score, data, "test")["overall"]["ndcg@20"]  # type: ignore[index]
