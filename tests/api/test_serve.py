@@ -144,3 +144,24 @@ def test_shutdown_signal_is_not_held_up_by_a_worker_that_does_not_answer(
         os.killpg(process.pid, signal.SIGTERM)
         assert process.wait(timeout=30) in (0, -signal.SIGTERM), log.read_text()
     assert "Child process" not in log.read_text().split("Received SIGTERM")[1]  # no restart
+
+
+def test_sighup_replaces_every_worker_with_a_fresh_load(
+    run_dir: Path, api_graph: GraphSettings, tmp_path: Path
+) -> None:
+    # What the README tells operators of a multi-worker service to do after a new run lands.
+    log = tmp_path / "server.log"
+    process, base = _start(run_dir, api_graph, log, workers=2)
+    try:
+        _wait_ready(process, base, log)
+        before = set(_workers(process.pid))
+        os.kill(process.pid, signal.SIGHUP)
+        deadline = time.monotonic() + 120
+        while log.read_text().count('"run loaded"') < 4 or set(_workers(process.pid)) & before:
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        response = httpx.get(f"{base}/users/u00001/recommendations", params={"k": 3}, timeout=10)
+        assert response.status_code == 200 and len(response.json()["items"]) == 3
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        assert process.wait(timeout=30) in (0, -signal.SIGTERM), log.read_text()
