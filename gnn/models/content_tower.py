@@ -86,3 +86,26 @@ class ContentTower(nn.Module):
         if extra is None:
             return h[:num_items]
         return torch.cat([h[:num_items], h[num_items + entity_text.shape[0] :]])
+
+    def forward_subgraph(
+        self,
+        item_text: torch.Tensor,
+        entity_text: torch.Tensor,
+        nodes: torch.Tensor,
+        edge_index: torch.Tensor,
+        edge_type: torch.Tensor,
+    ) -> torch.Tensor:
+        """h^L [n, dim] of the graph nodes `nodes` (global ids: items, then entities) over a
+        subgraph of theirs (`gnn.sampling`; `edge_index` in positions of `nodes`)."""
+        num_items = item_text.shape[0]
+        is_item = nodes < num_items
+        h = torch.empty(len(nodes), self.project.out_features, device=item_text.device)
+        h[is_item] = self.project(item_text[nodes[is_item]])
+        entity = nodes[~is_item] - num_items
+        h[~is_item] = self.project(entity_text[entity]) + self.entity(entity)
+        if not self.use_kg:
+            return h
+        edge_attr = self.relation(edge_type)
+        for conv in self.convs:
+            h = h + torch.tanh(conv(h, edge_index, edge_attr))
+        return h

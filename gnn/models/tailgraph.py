@@ -34,6 +34,7 @@ from gnn.data import TrainData
 from gnn.models.base import Recommender, bpr_loss, sampled_softmax_loss
 from gnn.models.content_tower import ContentTower
 from gnn.models.lightgcn import fixed_graph_lightgcn, normalized_adjacency
+from gnn.sampling import IncomingEdges, sample_subgraph
 
 
 @dataclass
@@ -53,6 +54,10 @@ class TailgraphConfig:
     cold_dropout: float = 0.2
     l2: float = 1e-4
     dropout: float = 0.1
+    # > 0: train the content tower on sampled neighbourhoods of each step's items (at most
+    # this many incoming KG edges per node and hop, `gnn.sampling`) instead of the whole
+    # KG — for graphs too big for full batch. Scoring and serving stay full-graph.
+    sample_fanout: int = 0
 
 
 class TailgraphModel(Recommender):
@@ -83,6 +88,13 @@ class TailgraphModel(Recommender):
             for size in (data.user_attr_sizes if cfg.use_attributes else [])
         )
         self.log_count = torch.log1p(data.item_count).unsqueeze(1)
+        self.incoming = (
+            IncomingEdges.build(
+                data.kg_edge_index, data.kg_edge_type, data.num_items + data.num_entities
+            )
+            if cfg.sample_fanout > 0 and self.content is not None
+            else None
+        )
         self._cache: dict[str, torch.Tensor] = {}
         self.reset_parameters()
 
@@ -101,12 +113,22 @@ class TailgraphModel(Recommender):
             nn.init.normal_(table.weight, std=0.01)
 
     # ---- towers ------------------------------------------------------------------------------
-    def content_items(self) -> torch.Tensor | None:
+    def content_items(self, needed: torch.Tensor | None = None) -> torch.Tensor | None:
+        """c [I, d]; with `needed` (unique item ids) and `sample_fanout` set, only those rows
+        are computed, on a sampled subgraph, and the other rows are zero."""
         if self.content is None:
             return None
-        return self.content(
-            self.item_text, self.entity_text, self.data.kg_edge_index, self.data.kg_edge_type
+        if needed is None or self.incoming is None:
+            return self.content(
+                self.item_text, self.entity_text, self.data.kg_edge_index, self.data.kg_edge_type
+            )
+        sub = sample_subgraph(self.incoming, needed, self.config.sample_fanout,
+                              self.config.kg_layers)  # fmt: skip
+        h = self.content.forward_subgraph(
+            self.item_text, self.entity_text, sub.nodes, sub.edge_index, sub.edge_type
         )
+        content = h.new_zeros(self.data.num_items, h.shape[1])
+        return content.index_copy(0, needed, h[: len(needed)])
 
     def fuse(
         self, cf_items: torch.Tensor, content: torch.Tensor | None, log_count: torch.Tensor
@@ -145,11 +167,13 @@ class TailgraphModel(Recommender):
         weights = torch.softmax(logits.masked_fill(~mask, -torch.inf), dim=1).nan_to_num(0.0)
         return self.history_proj(torch.einsum("bl,bld->bd", weights, keys))
 
-    def forward_all(self, cold_dropout: float = 0.0) -> dict[str, torch.Tensor]:
+    def forward_all(
+        self, cold_dropout: float = 0.0, needed: torch.Tensor | None = None
+    ) -> dict[str, torch.Tensor]:
         propagated = self.cf.get_embedding(self.adjacency)
         cf_users = propagated[: self.data.num_users]
         cf_items = propagated[self.data.num_users :]
-        content = self.content_items()
+        content = self.content_items(needed)
         log_count = self.log_count
         if cold_dropout > 0:
             dropped = torch.rand(self.data.num_items, 1) < cold_dropout
@@ -163,7 +187,11 @@ class TailgraphModel(Recommender):
     # ---- training ----------------------------------------------------------------------------
     def loss(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
         cfg = self.config
-        out = self.forward_all(cfg.cold_dropout)
+        needed = None
+        if self.incoming is not None:  # the items this step reads: positives, negatives, histories
+            history = self.data.history[users]
+            needed = torch.unique(torch.cat([pos, neg.reshape(-1), history[history >= 0]]))
+        out = self.forward_all(cfg.cold_dropout, needed)
         items = out["items"]
         u = self.user_vectors(users, out["cf_users"], items)
         pos_scores = (u * items[pos]).sum(1)

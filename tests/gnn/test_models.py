@@ -35,7 +35,8 @@ def test_tiny_data_has_kg_text_and_attributes(tiny_data: TrainData) -> None:
 @pytest.mark.parametrize(
     "config",
     [TailgraphConfig(), TailgraphConfig(loss="bpr"), TailgraphConfig(use_kg=False),
-     TailgraphConfig(use_text=False), TailgraphConfig(use_history=False, use_attributes=False)],
+     TailgraphConfig(use_text=False), TailgraphConfig(use_history=False, use_attributes=False),
+     TailgraphConfig(sample_fanout=3)],
 )  # fmt: skip
 def test_tailgraph_scores_and_gradients(tiny_data: TrainData, config: TailgraphConfig) -> None:
     model = TailgraphModel(tiny_data, config)
