@@ -53,12 +53,6 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def device_for(requested: str = "auto") -> torch.device:
-    if requested == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(requested)
-
-
 def validation_ndcg(model: Recommender, data: TrainData) -> float:
     model.eval()
     model.refresh()
