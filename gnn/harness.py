@@ -152,7 +152,8 @@ def run_comparison(
         _log(
             f"{name:<22} ndcg@20 {metrics['overall']['ndcg@20']:.4f}  "  # type: ignore[index]
             f"tail recall@20 {metrics['tail']['recall@20']:.4f}  "  # type: ignore[index]
-            f"cold recall@20 {metrics['cold']['recall@20']:.4f}  ({train_seconds:.0f} s)",
+            f"cold recall@20 {metrics['cold'].get('recall@20', float('nan')):.4f}  "  # type: ignore[attr-defined]
+            f"({train_seconds:.0f} s)",
             verbose,
         )
     document = {

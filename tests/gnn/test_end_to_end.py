@@ -74,3 +74,27 @@ def test_run_directory_round_trip_and_evaluate_command(
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "tailgraph re-evaluated" in result.stdout
+
+
+def test_no_cold_items_trains_evaluates_and_writes_a_run(
+    tiny_snapshot: GraphSnapshot, encoder: TextEncoder, cache_dir: Path, tmp_path: Path
+) -> None:
+    # Serving setting: every item's interactions train the model (cold_fraction 0).
+    config = HarnessConfig(
+        seed=0,
+        cold_fraction=0.0,
+        models=("tailgraph", "mostpop"),
+        train=TrainConfig(epochs=2, min_epochs=1, progress=False),
+    )
+    result = run_comparison(tiny_snapshot, config, "tiny", encoder, cache_dir, verbose=False)
+    assert result.split.cold_items.size == 0
+    ours = result.metrics["models"]["tailgraph"]
+    assert ours["cold"] == {} and ours["overall"]["ndcg@20"] >= 0.0
+    run = write_run(tmp_path / "run", tiny_snapshot, result.model, result.data,
+                    result.metrics, {"dataset": "tiny"}, write_report)  # fmt: skip
+    assert "cold" in (run / "report.md").read_text()
+    evaluated = subprocess.run(
+        [sys.executable, "-m", "api.cli", "evaluate", str(run)],
+        capture_output=True, text=True, env=os.environ.copy(), check=False,
+    )  # fmt: skip
+    assert evaluated.returncode == 0, evaluated.stderr
