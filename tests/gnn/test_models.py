@@ -128,3 +128,22 @@ def test_history_override_changes_the_user_vector(tiny_data: TrainData) -> None:
     history[0, 0] = int(tiny_data.cold_items[0])  # a new interaction, most recent first
     after = model.user_vectors(user, cache["cf_users"], cache["items"], history=history)
     assert not torch.allclose(before, after)
+
+
+def test_relation_conv_matches_the_stock_transformer_conv() -> None:
+    from torch_geometric.nn import TransformerConv
+
+    from gnn.models.content_tower import RelationTransformerConv
+
+    torch.manual_seed(0)
+    n, m, r, d = 30, 120, 5, 8
+    x = torch.randn(n, d)
+    edge_index = torch.randint(n, (2, m))
+    edge_type = torch.randint(r, (m,))
+    relations = torch.randn(r, d)
+    stock = TransformerConv(d, d, heads=2, concat=False, edge_dim=d).eval()
+    ours = RelationTransformerConv(d, d, heads=2, concat=False, edge_dim=d).eval()
+    ours.load_state_dict(stock.state_dict())
+    expected = stock(x, edge_index, relations[edge_type])
+    got = ours(x, edge_index, ours.relation_features(relations, edge_type))
+    assert torch.allclose(got, expected, atol=1e-5)
