@@ -17,11 +17,11 @@ from gnn.models.bpr_mf import BPRMF
 class AttributeCF(BPRMF):
     name = "attr_cf"
 
-    def __init__(self, data: TrainData, dim: int = 64, l2: float = 1e-4) -> None:
+    def __init__(self, data: TrainData, dim: int = 64, l2: float = 0.0) -> None:
         super().__init__(data, dim, l2)
         self.attributes = nn.ModuleList(nn.Embedding(size, dim) for size in data.user_attr_sizes)
         for table in self.attributes:
-            nn.init.normal_(table.weight, std=0.1)
+            nn.init.xavier_normal_(table.weight)
 
     def user_vectors(self, users: torch.Tensor) -> torch.Tensor:
         vector = self.user(users)
