@@ -38,7 +38,7 @@ BASELINES = (
     "mostpop", "bpr_mf", "lightgcn", "text_knn",
     "blend_text_cf", "kg_concat_mlp", "attention_rerank", "attr_cf",
 )  # fmt: skip
-ABLATIONS = ("tailgraph_no_kg", "tailgraph_no_text", "tailgraph_title_only")
+ABLATIONS = ("tailgraph_kg", "tailgraph_no_text", "tailgraph_title_only")
 ALL_MODELS = ("tailgraph", *ABLATIONS, *BASELINES)
 
 
@@ -109,7 +109,7 @@ def run_comparison(
     tg = config.tailgraph
     builders: dict[str, Callable[[], tuple[Recommender, TrainData]]] = {
         "tailgraph": lambda: (TailgraphModel(data, tg), data),
-        "tailgraph_no_kg": lambda: (TailgraphModel(data, replace(tg, use_kg=False)), data),
+        "tailgraph_kg": lambda: (TailgraphModel(data, replace(tg, use_kg=True)), data),
         "tailgraph_no_text": lambda: (TailgraphModel(data, replace(tg, use_text=False)), data),
         "tailgraph_title_only": lambda: (TailgraphModel(title_only(), tg), title_only()),
         "mostpop": lambda: (MostPop(data), data),
