@@ -44,6 +44,14 @@ RESERVED_PROPERTIES = {
 }
 
 
+def _without_reserved_names(value: dict[str, object]) -> dict[str, object]:
+    """Property maps the graph stores: no key may shadow a property Tailgraph writes."""
+    clash = sorted(set(value) & RESERVED_PROPERTIES)
+    if clash:
+        raise ValueError(f"reserved property names {clash}; use other names")
+    return value
+
+
 # ---- shared pieces -----------------------------------------------------------------------
 class ScoredItem(BaseModel):
     item_id: str
@@ -136,10 +144,7 @@ class NewItemRequest(BaseModel):
     @field_validator("attributes")
     @classmethod
     def _not_reserved(cls, value: dict[str, object]) -> dict[str, object]:
-        clash = sorted(set(value) & RESERVED_PROPERTIES)
-        if clash:
-            raise ValueError(f"reserved property names {clash}; use other names")
-        return value
+        return _without_reserved_names(value)
 
 
 class LinkOut(BaseModel):
@@ -186,10 +191,7 @@ class InteractionRequest(BaseModel):
     @field_validator("context")
     @classmethod
     def _not_reserved(cls, value: dict[str, object]) -> dict[str, object]:
-        clash = sorted(set(value) & RESERVED_PROPERTIES)
-        if clash:
-            raise ValueError(f"reserved property names {clash}; use other names")
-        return value
+        return _without_reserved_names(value)
 
 
 class InteractionRecorded(BaseModel):

@@ -100,6 +100,15 @@ class ContentTower(nn.Module):
         for conv in self.convs:
             conv.reset_parameters()
 
+    def _propagate(
+        self, h: torch.Tensor, edge_index: torch.Tensor, edge_type: torch.Tensor
+    ) -> torch.Tensor:
+        """The residual graph-transformer layers: h ← h + tanh(conv(h))."""
+        for conv in self.convs:
+            edge_attr = conv.relation_features(self.relation.weight, edge_type)
+            h = h + torch.tanh(conv(h, edge_index, edge_attr))
+        return h
+
     def forward(
         self,
         item_text: torch.Tensor,
@@ -121,9 +130,7 @@ class ContentTower(nn.Module):
         entities = self.project(entity_text) + self.entity.weight[: entity_text.shape[0]]
         parts = [items, entities] if extra is None else [items, entities, extra]
         h = torch.cat(parts)
-        for conv in self.convs:
-            edge_attr = conv.relation_features(self.relation.weight, edge_type)
-            h = h + torch.tanh(conv(h, edge_index, edge_attr))
+        h = self._propagate(h, edge_index, edge_type)
         if extra is None:
             return h[:num_items]
         return torch.cat([h[:num_items], h[num_items + entity_text.shape[0] :]])
@@ -146,7 +153,5 @@ class ContentTower(nn.Module):
         h[~is_item] = self.project(entity_text[entity]) + self.entity(entity)
         if not self.use_kg:
             return h
-        for conv in self.convs:
-            edge_attr = conv.relation_features(self.relation.weight, edge_type)
-            h = h + torch.tanh(conv(h, edge_index, edge_attr))
+        h = self._propagate(h, edge_index, edge_type)
         return h
