@@ -22,7 +22,8 @@ so a reader sees whole shards only. Writers never touch each other's files: each
 shards under unique names; a text encoded by two writers at once is stored twice, which is
 harmless (same text, same vector). :meth:`EmbeddingCache.compact` merges shards into one
 and then deletes the old ones; a reader that listed a shard which compaction removed before
-the reader opened it re-lists the directory and finds its rows in the merged shard.
+the reader opened it rebuilds its index from the directory and finds the rows in the merged
+shard.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from encoders.atomic_files import TEMP_PREFIX, atomic_write_bytes
 CACHE_FORMAT = "tailgraph-embedding-cache/1"
 HASH_BYTES = 32
 STALE_TEMP_SECONDS = 3600.0  # a temp file this old belongs to a writer that died
+MAX_INDEX_REBUILDS = 20  # each needs another compaction to land between listing and reading
 
 
 def text_sha256(text: str) -> bytes:
@@ -103,31 +105,44 @@ class EmbeddingCache:
 
     def lookup(self, digests: Sequence[bytes]) -> dict[bytes, torch.Tensor]:
         """Embeddings for the hashes present in the cache (absent hashes are left out)."""
-        for attempt in range(3):
+        found: dict[bytes, torch.Tensor] = {}
+        pending = list(dict.fromkeys(digests))
+        for _ in range(MAX_INDEX_REBUILDS):
             self._refresh_index()
             wanted: dict[str, list[tuple[bytes, int]]] = {}
-            for digest in dict.fromkeys(digests):
+            for digest in pending:
                 if digest in self._rows:
                     shard, row = self._rows[digest]
                     wanted.setdefault(shard, []).append((digest, row))
-            try:
-                return self._read_rows(wanted)
-            except FileNotFoundError:
-                # A compaction removed a shard we indexed; its rows live in the merged shard.
-                if attempt == 2:
-                    raise
-                self._forget_missing_shards()
-        raise AssertionError("unreachable")
+            if not self._read_rows(wanted, found):
+                return found
+            # A compaction merged shards we had indexed into a new one and deleted them, maybe
+            # one by one while we read. Their rows live in the merged shard, which the index
+            # may already list without them (first shard wins): rebuild it from the disk.
+            self._rows.clear()
+            self._indexed.clear()
+            pending = [digest for digest in pending if digest not in found]
+        raise RuntimeError(
+            f"{self.directory}: shards kept vanishing while reading "
+            f"({MAX_INDEX_REBUILDS} index rebuilds); is something deleting them in a loop?"
+        )
 
-    def _read_rows(self, wanted: dict[str, list[tuple[bytes, int]]]) -> dict[bytes, torch.Tensor]:
-        found: dict[bytes, torch.Tensor] = {}
+    def _read_rows(
+        self, wanted: dict[str, list[tuple[bytes, int]]], found: dict[bytes, torch.Tensor]
+    ) -> bool:
+        """Read `wanted` rows into `found`; True when a shard had vanished (rows not read)."""
+        vanished = False
         for shard, entries in wanted.items():
-            with safe_open(self.directory / shard, framework="pt") as handle:
-                embeddings = handle.get_tensor("embeddings")
+            try:
+                with safe_open(self.directory / shard, framework="pt") as handle:
+                    embeddings = handle.get_tensor("embeddings")
+            except FileNotFoundError:
+                vanished = True
+                continue
             rows = embeddings[[row for _, row in entries]]
             for (digest, _), vector in zip(entries, rows, strict=True):
                 found[digest] = vector
-        return found
+        return vanished
 
     def _refresh_index(self) -> None:
         for path in self.shard_paths():
