@@ -7,30 +7,41 @@ The last line is one JSON object with every figure.
 
     python bench/quality.py                          # both datasets, seeds 0 1 2
     python bench/quality.py --datasets ml100k_kg --seeds 0 --models tailgraph,lightgcn
+    python bench/quality.py --set train.device=cuda  # every model on the GPU
+
+`--prepare DIR` writes each dataset's snapshot and text embeddings (the harness's whole
+input, for the models in `--models`) and stops; `--prepared DIR` trains from them with no
+graph server and no text model — to run the benchmark on a machine that has a GPU but not
+the rest. Item text embeddings travel exactly; entity text rows in float16 (see
+`save_prepared`).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import resource
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors.torch import load_file, save_file
 
 from encoders import TextEncoder
 from gnn.config import harness_config
+from gnn.features import TextFeatures, text_features
 from gnn.harness import ALL_MODELS, run_comparison
 from kg.adapters import load_dataset
 from kg.embedded import EmbeddedServer
 from kg.importer import import_dataset
 from kg.settings import GraphSettings
-from kg.snapshot import take_snapshot
+from kg.snapshot import GraphSnapshot, take_snapshot
 from kg.store import open_store
 
 REPO = Path(__file__).resolve().parents[1]
@@ -110,8 +121,10 @@ def report_dataset(runs: list[dict[str, Any]], prep_s: float | None) -> dict[str
     entry = {
         "split": runs[0]["split"],
         "import_snapshot_seconds": None if prep_s is None else round(prep_s, 1),
+        "device": runs[0].get("device"),
         "wall_seconds": [run.get("wall_seconds") for run in runs],
         "peak_rss_mb": [run.get("peak_rss_mb") for run in runs],
+        "peak_gpu_mb": [run.get("peak_gpu_mb") for run in runs],
         "models": {
             model: {col: [round(v, 5) for v in mean_std(vals)] for col, vals in row.items()}
             for model, row in summary.items()
@@ -145,6 +158,8 @@ def summarise_files(outs: list[Path], datasets: list[str], seeds: list[int]) -> 
                 run["models"].update(part["models"])
             run["wall_seconds"] = sum(p.get("wall_seconds") or 0.0 for p in parts)
             run["peak_rss_mb"] = max(p.get("peak_rss_mb") or 0.0 for p in parts)
+            gpu = [p["peak_gpu_mb"] for p in parts if p.get("peak_gpu_mb") is not None]
+            run["peak_gpu_mb"] = max(gpu) if gpu else None
             runs.append(run)
         if runs:
             report["datasets"][name] = report_dataset(runs, None)
@@ -153,6 +168,84 @@ def summarise_files(outs: list[Path], datasets: list[str], seeds: list[int]) -> 
 
 def _peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+Features = Callable[[str], TextFeatures]
+
+
+def import_and_snapshot(name: str, data_root: Path, home: Path) -> GraphSnapshot:
+    settings = GraphSettings(home=home, graph_name=name)
+    with open_store(settings) as store:
+        import_dataset(load(name, data_root), store, home / "imports")
+        return take_snapshot(store)
+
+
+def save_prepared(
+    out: Path, snapshot: GraphSnapshot, features: Features, variants: list[str]
+) -> None:
+    """Snapshot + text embeddings. Item rows are float32 (what training reads); entity rows
+    only where an entity has text, in float16 — they feed only the KG-propagation ablation,
+    and this keeps Last.fm's inputs small enough to send to a GPU machine."""
+    snapshot.save(out / "snapshot")
+    for variant in variants:
+        text = features(variant)
+        rows = torch.nonzero(text.entities.abs().sum(1) > 0).flatten()
+        tensors = {
+            "items": text.items.float().contiguous(),
+            "entity_rows": rows,
+            "entity_text": text.entities[rows].half().contiguous(),
+        }
+        save_file(tensors, str(out / f"text-{variant}.safetensors"))
+        info = {"model": text.model, "stats": text.stats, "entities": len(text.entities)}
+        (out / f"text-{variant}.json").write_text(json.dumps(info, indent=2))
+
+
+def load_prepared(directory: Path) -> tuple[GraphSnapshot, Features]:
+    if not (directory / "snapshot").is_dir():
+        raise SystemExit(f"{directory}: no prepared snapshot (make one with --prepare)")
+    snapshot = GraphSnapshot.load(directory / "snapshot")
+
+    def features(variant: str) -> TextFeatures:
+        path = directory / f"text-{variant}.safetensors"
+        if not path.exists():
+            raise SystemExit(f"{path}: not prepared (--prepare with a model that reads it)")
+        tensors = load_file(str(path))
+        info = json.loads((directory / f"text-{variant}.json").read_text())
+        entities = torch.zeros(info["entities"], tensors["items"].shape[1])
+        entities[tensors["entity_rows"]] = tensors["entity_text"].float()
+        return TextFeatures(tensors["items"], entities, variant, info["stats"], info["model"])
+
+    return snapshot, features
+
+
+def run_seeds(
+    name: str, snapshot: GraphSnapshot, features: Features, args: argparse.Namespace
+) -> list[dict[str, Any]]:
+    runs = []
+    for seed in args.seeds:
+        raw: dict[str, Any] = {"seed": seed, "models": args.models}
+        for pair in args.set:
+            key, _, value = pair.partition("=")
+            raw[key] = value
+        config = harness_config(raw)
+        print(f"# {name} seed {seed}", flush=True)
+        if torch.cuda.is_available():
+            torch.cuda.reset_peak_memory_stats()
+        seed_started = time.perf_counter()
+        result = run_comparison(snapshot, config, name, features=features)
+        # Peak RSS is per process: run one dataset per process to read it per dataset.
+        metrics = {
+            **result.metrics,
+            "wall_seconds": round(time.perf_counter() - seed_started, 1),
+            "peak_rss_mb": _peak_rss_mb(),
+            "peak_gpu_mb": round(torch.cuda.max_memory_allocated() / 2**20, 1)
+            if result.metrics["device"].startswith("cuda")
+            else None,
+        }
+        runs.append(metrics)
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / f"{name}-seed{seed}.json").write_text(json.dumps(metrics, indent=2))
+    return runs
 
 
 def main() -> None:
@@ -174,46 +267,45 @@ def main() -> None:
         help="train nothing: report the per-seed JSON files already in --out (seeds run "
         "as separate processes, e.g. side by side on two cores)",
     )
+    inputs = parser.add_mutually_exclusive_group()
+    inputs.add_argument("--prepare", type=Path, help="write snapshots + text embeddings, stop")
+    inputs.add_argument("--prepared", type=Path, help="train from a --prepare folder")
     args = parser.parse_args()
     if args.summarise:
         summarise_files([args.out, *args.merge], args.datasets, args.seeds)
         return
     torch.set_num_threads(args.threads)
-    encoder = TextEncoder()
     report: dict[str, Any] = {"bench": "quality", "seeds": args.seeds, "datasets": {}}
-    with tempfile.TemporaryDirectory(prefix="tailgraph-quality-") as home:
-        server = EmbeddedServer(Path(home))
-        server.start()
-        try:
-            for name in args.datasets:
-                started = time.perf_counter()
-                settings = GraphSettings(home=Path(home), graph_name=name)
-                with open_store(settings) as store:
-                    import_dataset(load(name, args.data), store, Path(home) / "imports")
-                    snapshot = take_snapshot(store)
-                prep_s = time.perf_counter() - started
-                runs = []
-                for seed in args.seeds:
-                    raw: dict[str, Any] = {"seed": seed, "models": args.models}
-                    for pair in args.set:
-                        key, _, value = pair.partition("=")
-                        raw[key] = value
-                    config = harness_config(raw)
-                    print(f"# {name} seed {seed}", flush=True)
-                    seed_started = time.perf_counter()
-                    result = run_comparison(snapshot, config, name, encoder, args.cache)
-                    # Peak RSS is per process: run one dataset per process to read it per dataset.
-                    metrics = {
-                        **result.metrics,
-                        "wall_seconds": round(time.perf_counter() - seed_started, 1),
-                        "peak_rss_mb": _peak_rss_mb(),
-                    }
-                    runs.append(metrics)
-                    args.out.mkdir(parents=True, exist_ok=True)
-                    (args.out / f"{name}-seed{seed}.json").write_text(json.dumps(metrics, indent=2))
-                report["datasets"][name] = report_dataset(runs, prep_s)
-        finally:
-            server.stop()
+    with contextlib.ExitStack() as stack:
+        home: Path | None = None
+        encoder: TextEncoder | None = None
+        if args.prepared is None:
+            home = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tg-quality-")))
+            server = EmbeddedServer(home)
+            server.start()
+            stack.callback(server.stop)
+            encoder = TextEncoder()
+        for name in args.datasets:
+            started = time.perf_counter()
+            if args.prepared is not None:
+                snapshot, features = load_prepared(args.prepared / name)
+            else:
+                assert home is not None
+                snapshot = import_and_snapshot(name, args.data, home)
+
+                def features(variant: str, snapshot: GraphSnapshot = snapshot) -> TextFeatures:
+                    return text_features(snapshot, variant, encoder, args.cache)
+
+            if args.prepare is not None:
+                variants = ["full"] + (["title_only"] if "title_only" in args.models else [])
+                save_prepared(args.prepare / name, snapshot, features, variants)
+                print(f"# {name}: prepared in {args.prepare / name}", flush=True)
+                continue
+            prep_s = None if args.prepared else time.perf_counter() - started
+            runs = run_seeds(name, snapshot, features, args)
+            report["datasets"][name] = report_dataset(runs, prep_s)
+    if args.prepare is not None:
+        return
     report["peak_rss_mb"] = _peak_rss_mb()
     sys.stdout.write(json.dumps(report) + "\n")
 

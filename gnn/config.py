@@ -11,7 +11,7 @@ from typing import Any
 
 from gnn.harness import ALL_MODELS, HarnessConfig
 from gnn.models.tailgraph import TailgraphConfig
-from gnn.train import TrainConfig
+from gnn.train import TrainConfig, training_device
 
 
 def _coerce(cls: type, key: str, value: Any) -> Any:
@@ -54,7 +54,11 @@ def harness_config(raw: dict[str, Any]) -> HarnessConfig:
                 f"unknown setting {key!r}; "
                 "expected seed, cold_fraction, models, train.*, tailgraph.*"
             )
-    return HarnessConfig(**top, train=TrainConfig(**train), tailgraph=TailgraphConfig(**tailgraph))
+    config = HarnessConfig(
+        **top, train=TrainConfig(**train), tailgraph=TailgraphConfig(**tailgraph)
+    )
+    training_device(config.train.device)  # an unusable device fails here, before any work
+    return config
 
 
 def as_dict(config: HarnessConfig) -> dict[str, Any]:

@@ -10,7 +10,7 @@ flows entity → item and item → entity.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -82,6 +82,27 @@ class TrainData:
     @property
     def num_relations(self) -> int:
         return len(self.relation_names)
+
+    @property
+    def device(self) -> torch.device:
+        return self.item_count.device
+
+    def to(self, device: torch.device | str) -> TrainData:
+        """A copy with every tensor on `device` (this one when nothing moves)."""
+        device = torch.device(device)
+        if device == self.device:
+            return self
+        moved: dict[str, Any] = {
+            f.name: getattr(self, f.name).to(device)
+            for f in fields(self)
+            if isinstance(getattr(self, f.name), torch.Tensor)
+        }
+        for name in ("seen", "relevant"):
+            moved[name] = {
+                part: (pointer.to(device), items.to(device))
+                for part, (pointer, items) in getattr(self, name).items()
+            }
+        return replace(self, **moved)
 
     def train_edge_index(self) -> torch.Tensor:
         """User–item bipartite graph over U + I nodes, both directions (for LightGCN)."""

@@ -28,9 +28,9 @@ KS = (10, 20)
 
 
 def popularity_buckets(data: TrainData) -> torch.Tensor:
-    """Bucket per item: 0 head, 1 mid, 2 tail, -1 cold (not a warm candidate)."""
-    warm = torch.nonzero(data.warm_mask).flatten()
-    counts = data.item_count[warm].numpy()
+    """Bucket per item: 0 head, 1 mid, 2 tail, -1 cold (not a warm candidate); on the CPU."""
+    warm = torch.nonzero(data.warm_mask.cpu()).flatten()
+    counts = data.item_count.cpu()[warm].numpy()
     order = np.lexsort((warm.numpy(), -counts))  # most popular first, ties by index
     n = len(warm)
     n_head, n_tail = round(0.2 * n), round(0.5 * n)
@@ -45,10 +45,18 @@ def popularity_buckets(data: TrainData) -> torch.Tensor:
 def _dense(
     csr: tuple[torch.Tensor, torch.Tensor], users: torch.Tensor, num_items: int
 ) -> torch.Tensor:
+    """[B, I] bool: row b marks the items of user `users[b]` in the CSR lists."""
     pointer, items = csr
-    mask = torch.zeros(len(users), num_items, dtype=torch.bool)
-    for row, u in enumerate(users.tolist()):
-        mask[row, items[pointer[u] : pointer[u + 1]]] = True
+    starts = pointer[users]
+    counts = pointer[users + 1] - starts
+    device = users.device
+    rows = torch.repeat_interleave(torch.arange(len(users), device=device), counts)
+    # Position of each entry inside its user's slice, then its index in `items`.
+    within = torch.arange(len(rows), device=device) - torch.repeat_interleave(
+        counts.cumsum(0) - counts, counts
+    )
+    mask = torch.zeros(len(users), num_items, dtype=torch.bool, device=device)
+    mask[rows, items[torch.repeat_interleave(starts, counts) + within]] = True
     return mask
 
 
@@ -60,35 +68,37 @@ def evaluate(
     ks: tuple[int, ...] = KS,
     with_buckets: bool = True,
 ) -> dict[str, object]:
-    """Metrics of `scorer` on `part` ("valid", "test" or "cold")."""
+    """Metrics of `scorer` on `part` ("valid", "test" or "cold"), on the data's device."""
     max_k = max(ks)
+    device = data.device
     pointer, _ = data.relevant[part]
     users = torch.nonzero(pointer[1:] - pointer[:-1] > 0).flatten()
     if part == "cold":
-        candidates = torch.zeros(data.num_items, dtype=torch.bool)
+        candidates = torch.zeros(data.num_items, dtype=torch.bool, device=device)
         candidates[data.cold_items] = True
     else:
         candidates = data.warm_mask
-    buckets = popularity_buckets(data) if with_buckets and part != "cold" else None
+    buckets = popularity_buckets(data).to(device) if with_buckets and part != "cold" else None
     groups = {"overall": None} if buckets is None else {
         "overall": None, "head": 0, "mid": 1, "tail": 2,
     }  # fmt: skip
     per_user: dict[str, dict[str, list[torch.Tensor]]] = {g: {} for g in groups}
-    recommended = torch.zeros(data.num_items, dtype=torch.bool)
     popularity_sum, popularity_n = {k: 0.0 for k in ks}, {k: 0 for k in ks}
-    covered = {k: torch.zeros(data.num_items, dtype=torch.bool) for k in ks}
-    bucket_slots = torch.zeros(3, dtype=torch.float64)
+    covered = {k: torch.zeros(data.num_items, dtype=torch.bool, device=device) for k in ks}
+    bucket_slots = torch.zeros(3, dtype=torch.float64, device=device)
 
     # Exact ties (MostPop over cold items, untrained rows) are broken at random, not by
     # item index, which would leak whatever order the ids happen to have.
-    generator = torch.Generator().manual_seed(0)
+    generator = torch.Generator(device=device).manual_seed(0)
     with torch.no_grad():
         for start in range(0, len(users), batch_size):
             batch = users[start : start + batch_size]
             scores = scorer(batch).double().clone()
             scale = scores.abs().max().clamp(min=1e-12)
             scores += (
-                torch.rand(scores.shape, generator=generator, dtype=torch.float64) * scale * 1e-9
+                torch.rand(scores.shape, generator=generator, dtype=torch.float64, device=device)
+                * scale
+                * 1e-9
             )
             scores[:, ~candidates] = -torch.inf
             scores[_dense(data.seen[part], batch, data.num_items)] = -torch.inf
@@ -98,7 +108,6 @@ def evaluate(
                 covered[k][top[:, :k].reshape(-1)] = True
                 popularity_sum[k] += float(data.item_count[top[:, :k]].sum())
                 popularity_n[k] += top[:, :k].numel()
-            recommended[top.reshape(-1)] = True
             if buckets is not None:
                 slots = buckets[top[:, :max_k]].reshape(-1)
                 bucket_slots += torch.bincount(slots[slots >= 0], minlength=3).to(torch.float64)

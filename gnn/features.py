@@ -22,6 +22,7 @@ class TextFeatures:
     entities: torch.Tensor  # [E, d]
     variant: str
     stats: dict[str, dict[str, float | int]]
+    model: str  # the text encoder's model name or path
 
 
 def text_features(
@@ -46,4 +47,5 @@ def text_features(
         entity_emb,
         variant,
         {"items": items.stats.as_dict(), "entities": entity_stats},
+        encoder.settings.model,
     )

@@ -3,7 +3,8 @@
 `run_comparison` trains and evaluates Tailgraph, its ablations and every
 baseline on one seeded split of one snapshot and returns the `metrics.json`
 document (`{"dataset", "split", "seed", "models": {name: metrics}}`) together
-with the trained Tailgraph model and its data, for the run directory.
+with the trained Tailgraph model and its data, for the run directory. Every model
+trains and is evaluated on `train.device` (CUDA when present, by default).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import torch
 from encoders import TextEncoder
 from gnn.data import TrainData, build_train_data
 from gnn.evaluate import evaluate
-from gnn.features import text_features
+from gnn.features import TextFeatures, text_features
 from gnn.models.attention_rerank import AttentionRerank
 from gnn.models.attr_cf import AttributeCF
 from gnn.models.base import Recommender
@@ -31,7 +32,7 @@ from gnn.models.mostpop import MostPop
 from gnn.models.tailgraph import TailgraphConfig, TailgraphModel
 from gnn.models.text_knn import TextKNN
 from gnn.split import Split, split_interactions
-from gnn.train import TrainConfig, fit, seed_everything, validation_ndcg
+from gnn.train import TrainConfig, fit, seed_everything, training_device, validation_ndcg
 from kg.snapshot import GraphSnapshot
 
 BASELINES = (
@@ -76,20 +77,30 @@ def run_comparison(
     encoder: TextEncoder | None = None,
     cache_dir: Path | None = None,
     verbose: bool = True,
+    features: Callable[[str], TextFeatures] | None = None,
 ) -> HarnessResult:
+    """`features(variant)` gives the text embeddings ("full", "title_only"); by default they
+    come from `encoder` through the cache in `cache_dir`."""
     seed_everything(config.seed)
-    encoder = encoder or TextEncoder()
-    full = text_features(snapshot, "full", encoder, cache_dir)
+    device = training_device(config.train.device)
+    if features is None:
+        encoder = encoder or TextEncoder()
+
+        def features(variant: str) -> TextFeatures:
+            return text_features(snapshot, variant, encoder, cache_dir)
+
+    full = features("full")
     split = split_interactions(snapshot.interactions, snapshot.num_items, config.seed,
                                config.cold_fraction)  # fmt: skip
-    data = build_train_data(snapshot, split, full.items, full.entities)
+    data = build_train_data(snapshot, split, full.items, full.entities).to(device)
     title_data: TrainData | None = None
 
     def title_only() -> TrainData:
         nonlocal title_data
         if title_data is None:
-            titles = text_features(snapshot, "title_only", encoder, cache_dir)
+            titles = features("title_only")
             title_data = build_train_data(snapshot, split, titles.items, full.entities)
+            title_data = title_data.to(device)
         return title_data
 
     lightgcn: LightGCN | None = None
@@ -127,6 +138,7 @@ def run_comparison(
         started = time.perf_counter()
         seed_everything(config.seed)
         model, model_data = builders[name]()
+        model.to(device)
         if name == "lightgcn":
             outcome = {k: v for k, v in lightgcn_fit.items() if k != "seconds"}
         elif not model.trainable:
@@ -137,10 +149,12 @@ def run_comparison(
             result = fit(model, model_data, replace(config.train, seed=config.seed))
             outcome = {"best_epoch": result.best_epoch, "epochs_run": result.epochs_run}
         tuned = model.tune(lambda m=model, d=model_data: validation_ndcg(m, d))
+        synchronize(device)
         train_seconds = time.perf_counter() - started
         started = time.perf_counter()
         metrics = evaluate(model.score, model_data, "test")
         metrics["cold"] = evaluate(model.score, model_data, "cold")["overall"]
+        synchronize(device)
         metrics["train_seconds"] = round(train_seconds, 2)
         metrics["eval_seconds"] = round(time.perf_counter() - started, 2)
         metrics["tuned"] = tuned
@@ -160,10 +174,17 @@ def run_comparison(
         "dataset": dataset_name,
         "split": split.describe(),
         "seed": config.seed,
-        "text": {"model": encoder.settings.model, "stats": full.stats},
+        "text": {"model": full.model, "stats": full.stats},
+        "device": str(device),
         "models": results,
     }
     return HarnessResult(document, ours, data, split)
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for queued GPU work, so wall-clock timings include it."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def torch_threads(threads: int | None) -> None:

@@ -19,8 +19,8 @@ from __future__ import annotations
 import torch
 
 
-def discounts(k: int) -> torch.Tensor:
-    return 1.0 / torch.log2(torch.arange(2, k + 2, dtype=torch.float64))
+def discounts(k: int, device: torch.device | None = None) -> torch.Tensor:
+    return 1.0 / torch.log2(torch.arange(2, k + 2, dtype=torch.float64, device=device))
 
 
 def user_metrics(hits: torch.Tensor, n_relevant: torch.Tensor, k: int) -> dict[str, torch.Tensor]:
@@ -32,12 +32,12 @@ def user_metrics(hits: torch.Tensor, n_relevant: torch.Tensor, k: int) -> dict[s
     hits_k = hits[:, :k].to(torch.float64)
     n_rel = n_relevant.to(torch.float64)
     n_hits = hits_k.sum(1)
-    disc = discounts(k)
+    disc = discounts(k, hits.device)
     dcg = (hits_k * disc).sum(1)
     ideal_len = torch.clamp(n_relevant, max=k)
     idcg = torch.cumsum(disc, 0)[torch.clamp(ideal_len - 1, min=0)]
     valid = n_relevant > 0
-    nan = torch.tensor(float("nan"), dtype=torch.float64)
+    nan = torch.tensor(float("nan"), dtype=torch.float64, device=hits.device)
     return {
         f"recall@{k}": torch.where(valid, n_hits / n_rel.clamp(min=1), nan),
         f"ndcg@{k}": torch.where(valid, dcg / idcg, nan),

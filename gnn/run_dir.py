@@ -65,24 +65,25 @@ def write_run(
         (tmp / "config.json").write_text(json.dumps(full_config, indent=2, default=str))
         snapshot.items[["id", "title", "description"]].to_parquet(tmp / "items.parquet")
         snapshot.users.to_parquet(tmp / "users.parquet")
-        kg_entities = snapshot.entities.iloc[data.kg_entities.numpy()].reset_index(drop=True)
+        kg_entities = snapshot.entities.iloc[data.kg_entities.cpu().numpy()].reset_index(drop=True)
         kg_entities.to_parquet(tmp / "entities.parquet")
-        state = {k: v.contiguous() for k, v in model.state_dict().items()}
+        # Tensors are written from the CPU whatever device trained them.
+        state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
         save_file(state, str(tmp / "model.safetensors"))
-        tensors = {name: getattr(data, name).contiguous() for name in DATA_TENSORS}
+        tensors = {name: getattr(data, name).cpu().contiguous() for name in DATA_TENSORS}
         tensors["warm_mask"] = tensors["warm_mask"].to(torch.uint8)
         # The split's evaluation sets, so `tailgraph evaluate` needs nothing but the run.
         for kind in ("seen", "relevant"):
             for part, (pointer, items) in getattr(data, kind).items():
-                tensors[f"{kind}.{part}.pointer"] = pointer.contiguous()
-                tensors[f"{kind}.{part}.items"] = items.contiguous()
+                tensors[f"{kind}.{part}.pointer"] = pointer.cpu().contiguous()
+                tensors[f"{kind}.{part}.items"] = items.cpu().contiguous()
         save_file(tensors, str(tmp / "data.safetensors"))
         model.refresh()
         cache = model.cached()
-        all_users = torch.arange(data.num_users)
+        all_users = torch.arange(data.num_users, device=data.device)
         users = model.user_vectors(all_users, cache["cf_users"], cache["items"]).detach()
         save_file(
-            {"items": cache["items"].contiguous(), "users": users.contiguous()},
+            {"items": cache["items"].cpu().contiguous(), "users": users.cpu().contiguous()},
             str(tmp / "embeddings.safetensors"),
         )
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2))

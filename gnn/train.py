@@ -9,6 +9,10 @@ in docs/decisions.md). After each epoch the model is scored on the
 validation set; the best state is kept, and training stops after `patience`
 epochs without improvement. The same budget (max epochs, patience, learning
 rate, batch size) is given to every trainable model in the harness.
+
+Device: the model and the data's tensors live on `TrainConfig.device` (`auto`: CUDA when
+present, else CPU). Batches and negatives are drawn on the CPU from a seeded generator
+and then moved, so every device trains on the same sequence of batches and negatives.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ class TrainConfig:
     patience: int = 10  # RecBole's default stopping_step; 5 stopped in transient dips
     seed: int = 0
     progress: bool = True
+    device: str = "auto"  # "auto" (CUDA when present, else CPU), "cpu", "cuda", "cuda:1", …
 
 
 @dataclass
@@ -45,6 +50,30 @@ class TrainResult:
     epochs_run: int
     seconds: float
     curve: list[float] = field(default_factory=list)
+
+
+def training_device(requested: str = "auto") -> torch.device:
+    """The torch device for `requested`; a clear error when it is not usable here."""
+    name = requested.strip().lower()
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ValueError(
+            f"train.device: expected auto, cpu, cuda or cuda:N; got {requested!r}"
+        ) from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"train.device: {requested!r} asked for, but CUDA is not available")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"train.device: {requested!r} asked for, but only "
+                f"{torch.cuda.device_count()} CUDA device(s) are present"
+            )
+    elif device.type != "cpu":
+        raise ValueError(f"train.device: expected auto, cpu, cuda or cuda:N; got {requested!r}")
+    return device
 
 
 def seed_everything(seed: int) -> None:
@@ -64,10 +93,11 @@ class NegativeSampler:
     """Uniform negatives over `items`, re-drawn while they are the user's training items."""
 
     def __init__(self, data: TrainData, items: torch.Tensor, generator: torch.Generator) -> None:
-        self.items, self.generator = items, generator
+        # On the CPU, with the CPU generator, whatever device the model is on.
+        self.items, self.generator = items.cpu(), generator
         self.num_items = data.num_items
         # Sorted keys user·I + item of every training pair, for a vectorised membership test.
-        self.seen = torch.unique(data.train_user * data.num_items + data.train_item)
+        self.seen = torch.unique(data.train_user.cpu() * data.num_items + data.train_item.cpu())
 
     def _is_seen(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         keys = users * self.num_items + items
@@ -88,7 +118,10 @@ class NegativeSampler:
 
 
 def fit(model: Recommender, data: TrainData, config: TrainConfig) -> TrainResult:
+    """Train `model` on `data`'s device (see `TrainData.to`); returns the best epoch's state."""
     started = time.perf_counter()
+    device = data.device
+    model.to(device)
     if not model.trainable:
         return TrainResult(0, validation_ndcg(model, data), 0, time.perf_counter() - started)
     seed_everything(config.seed)
@@ -96,7 +129,8 @@ def fit(model: Recommender, data: TrainData, config: TrainConfig) -> TrainResult
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     sampler = NegativeSampler(data, torch.nonzero(data.warm_mask).flatten(), generator)
     num_negatives = getattr(model, "num_negatives", 1)
-    n = len(data.train_user)
+    train_user, train_item = data.train_user.cpu(), data.train_item.cpu()
+    n = len(train_user)
     best, best_epoch, best_state, stale, curve = -1.0, 0, None, 0, []
     bar = tqdm(range(1, config.epochs + 1), desc=model.name, disable=not config.progress,
                leave=False)  # fmt: skip
@@ -106,8 +140,9 @@ def fit(model: Recommender, data: TrainData, config: TrainConfig) -> TrainResult
         order = torch.randperm(n, generator=generator)
         for start in range(0, n, config.batch_size):
             batch = order[start : start + config.batch_size]
-            users, pos = data.train_user[batch], data.train_item[batch]
-            loss = model.loss(users, pos, sampler.sample(users, num_negatives))
+            users, pos = train_user[batch], train_item[batch]
+            neg = sampler.sample(users, num_negatives)
+            loss = model.loss(users.to(device), pos.to(device), neg.to(device))
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

@@ -184,7 +184,7 @@ class TailgraphModel(Recommender):
         content = self.content_items(needed)
         log_count = self.log_count
         if cold_dropout > 0:
-            dropped = torch.rand(self.data.num_items, 1) < cold_dropout
+            dropped = torch.rand(self.data.num_items, 1, device=log_count.device) < cold_dropout
             log_count = log_count.masked_fill(dropped, 0.0)
         items = self.fuse(cf_items, content, log_count)
         out = {"cf_users": cf_users, "cf_items": cf_items, "items": items, "log_count": log_count}
@@ -252,6 +252,8 @@ class TailgraphModel(Recommender):
         if self.content is None:
             raise ValueError("this model has no content tower (use_text and use_kg are off)")
         n, base = len(text), self.data.num_items + self.data.num_entities
+        device = self.data.device
+        text = text.to(device)
         num_forward = self.data.num_relations // 2
         src, dst, types = [], [], []
         for k, item_links in enumerate(links):
@@ -264,16 +266,18 @@ class TailgraphModel(Recommender):
                 dst += [node, base + k]
                 types += [relation, relation + num_forward]
         edge_index = torch.cat(
-            [self.data.kg_edge_index, torch.tensor([src, dst], dtype=torch.long)], 1
+            [self.data.kg_edge_index, torch.tensor([src, dst], dtype=torch.long, device=device)], 1
         )
-        edge_type = torch.cat([self.data.kg_edge_type, torch.tensor(types, dtype=torch.long)])
+        edge_type = torch.cat(
+            [self.data.kg_edge_type, torch.tensor(types, dtype=torch.long, device=device)]
+        )
         text = text if self.config.use_text else torch.zeros_like(text)
         with torch.no_grad():
             content = self.content(
                 self.item_text, self.entity_text, edge_index, edge_type, extra_item_text=text
             )[self.data.num_items :]
             zero_cf = torch.zeros_like(content)
-            return self.fuse(zero_cf, content, torch.zeros(n, 1))
+            return self.fuse(zero_cf, content, torch.zeros(n, 1, device=device))
 
     def config_dict(self) -> dict[str, object]:
         return asdict(self.config)

@@ -14,7 +14,7 @@ from gnn.models.base import Recommender
 
 def user_text_profiles(data: TrainData) -> torch.Tensor:
     """[U, d] normalised mean of each user's training item texts (zero if none)."""
-    sums = torch.zeros(data.num_users, data.item_text.shape[1])
+    sums = data.item_text.new_zeros(data.num_users, data.item_text.shape[1])
     sums.index_add_(0, data.train_user, data.item_text[data.train_item])
     return torch.nn.functional.normalize(sums, dim=1)
 
