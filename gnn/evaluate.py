@@ -42,6 +42,23 @@ def popularity_buckets(data: TrainData) -> torch.Tensor:
     return bucket
 
 
+def item_keys(num_items: int, device: torch.device) -> torch.Tensor:
+    """[I] fixed pseudo-random numbers in [0, 1), one per item (for `tie_break`)."""
+    generator = torch.Generator().manual_seed(0)
+    return torch.rand(num_items, generator=generator, dtype=torch.float64).to(device)
+
+
+def tie_break(users: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+    """[B, I] in [0, 1): frac(a_u · b_i), a fixed pseudo-random number per (user, item).
+
+    a_u = 10⁴ + 10⁶ · frac(u · φ⁻¹) (golden-ratio scrambling), b_i = `keys[i]`. One
+    float64 product and its fraction: exactly the same on every device and in every
+    batching (a seeded random draw would depend on both), and as cheap as drawing one.
+    """
+    user_keys = 1e4 + torch.frac(users.to(torch.float64) * 0.6180339887498949) * 1e6
+    return torch.frac(user_keys[:, None] * keys[None, :])
+
+
 def _dense(
     csr: tuple[torch.Tensor, torch.Tensor], users: torch.Tensor, num_items: int
 ) -> torch.Tensor:
@@ -87,19 +104,15 @@ def evaluate(
     covered = {k: torch.zeros(data.num_items, dtype=torch.bool, device=device) for k in ks}
     bucket_slots = torch.zeros(3, dtype=torch.float64, device=device)
 
-    # Exact ties (MostPop over cold items, untrained rows) are broken at random, not by
+    # Exact ties (MostPop over cold items, equal counts) are broken pseudo-randomly, not by
     # item index, which would leak whatever order the ids happen to have.
-    generator = torch.Generator(device=device).manual_seed(0)
+    keys = item_keys(data.num_items, device)
     with torch.no_grad():
         for start in range(0, len(users), batch_size):
             batch = users[start : start + batch_size]
             scores = scorer(batch).double().clone()
             scale = scores.abs().max().clamp(min=1e-12)
-            scores += (
-                torch.rand(scores.shape, generator=generator, dtype=torch.float64, device=device)
-                * scale
-                * 1e-9
-            )
+            scores += tie_break(batch, keys) * scale * 1e-9
             scores[:, ~candidates] = -torch.inf
             scores[_dense(data.seen[part], batch, data.num_items)] = -torch.inf
             top = torch.topk(scores, max_k, dim=1).indices

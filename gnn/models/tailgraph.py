@@ -184,7 +184,8 @@ class TailgraphModel(Recommender):
         content = self.content_items(needed)
         log_count = self.log_count
         if cold_dropout > 0:
-            dropped = torch.rand(self.data.num_items, 1, device=log_count.device) < cold_dropout
+            # Drawn on the CPU: every device drops the same items at the same step.
+            dropped = (torch.rand(self.data.num_items, 1) < cold_dropout).to(log_count.device)
             log_count = log_count.masked_fill(dropped, 0.0)
         items = self.fuse(cf_items, content, log_count)
         out = {"cf_users": cf_users, "cf_items": cf_items, "items": items, "log_count": log_count}
