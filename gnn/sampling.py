@@ -53,7 +53,11 @@ def sample_subgraph(
     hops: int,
     generator: torch.Generator | None = None,
 ) -> Subgraph:
-    """The `hops`-hop sampled neighbourhood of `seeds` (unique node ids)."""
+    """The `hops`-hop sampled neighbourhood of `seeds` (unique node ids).
+
+    The random keys come from the CPU (`generator`, else the global CPU generator) on any
+    device, so a sampled run draws the same neighbourhoods on a GPU as on the CPU.
+    """
     device = seeds.device
     num_nodes = len(graph.pointer) - 1
     local = torch.full((num_nodes,), -1, dtype=torch.long, device=device)
@@ -73,7 +77,7 @@ def sample_subgraph(
         edges = graph.order[starts[owner] + rank_in_node]
         if len(edges) and int(degree.max()) > fanout:
             # Random keys, sorted within each node: keep the first `fanout` of each.
-            keys = torch.rand(len(edges), generator=generator, device=device)
+            keys = torch.rand(len(edges), generator=generator).to(device)
             by_key = torch.argsort(keys)
             by_node = by_key[torch.argsort(owner[by_key], stable=True)]
             position = torch.arange(len(edges), device=device) - torch.repeat_interleave(

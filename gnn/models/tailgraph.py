@@ -64,7 +64,8 @@ class TailgraphConfig:
     dropout: float = 0.1
     # > 0: train the content tower on sampled neighbourhoods of each step's items (at most
     # this many incoming KG edges per node and hop, `gnn.sampling`) instead of the whole
-    # KG — for graphs too big for full batch. Scoring and serving stay full-graph.
+    # KG — for graphs too big for full batch. Scoring and serving stay full-graph. Only with
+    # `use_kg`: without propagation an item's content row reads no neighbour.
     sample_fanout: int = 0
 
 
@@ -100,7 +101,7 @@ class TailgraphModel(Recommender):
             IncomingEdges.build(
                 data.kg_edge_index, data.kg_edge_type, data.num_items + data.num_entities
             )
-            if cfg.sample_fanout > 0 and self.content is not None
+            if cfg.sample_fanout > 0 and self.content is not None and self.content.use_kg
             else None
         )
         self._cache: dict[str, torch.Tensor] = {}
