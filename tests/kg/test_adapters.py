@@ -25,10 +25,6 @@ SAFE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 # The real datasets sit beside the repository in CI and on every dev machine; a missing
 # directory is a set-up error to see, not a reason to skip the adapters' tests.
-needs_ml100k = pytest.mark.usefixtures()
-needs_lastfm = pytest.mark.usefixtures()
-
-
 def test_shared_datasets_are_present() -> None:
     assert ML100K.is_dir(), f"{ML100K} missing: the adapters cannot be tested"
     assert LASTFM.is_dir(), f"{LASTFM} missing: the adapters cannot be tested"
@@ -64,7 +60,6 @@ def ml100k() -> tuple[Dataset, float]:
     return ds, time.perf_counter() - start
 
 
-@needs_ml100k
 def test_ml100k_counts_match_source(ml100k: tuple[Dataset, float]) -> None:
     ds, seconds = ml100k
     assert ds.users is not None and ds.interactions is not None
@@ -78,7 +73,6 @@ def test_ml100k_counts_match_source(ml100k: tuple[Dataset, float]) -> None:
     assert seconds < 10
 
 
-@needs_ml100k
 def test_ml100k_tables(ml100k: tuple[Dataset, float]) -> None:
     ds, _ = ml100k
     check_graph_shape(ds)
@@ -93,7 +87,6 @@ def test_ml100k_tables(ml100k: tuple[Dataset, float]) -> None:
     assert set(ds.interactions["rating"].unique()) == {1.0, 2.0, 3.0, 4.0, 5.0}
 
 
-@needs_ml100k
 def test_ml100k_kg_orientation_and_types(ml100k: tuple[Dataset, float]) -> None:
     ds, _ = ml100k
     items = set(ds.items["item_id"])
@@ -118,7 +111,6 @@ def test_ml100k_kg_orientation_and_types(ml100k: tuple[Dataset, float]) -> None:
     assert (ds.entities["name"] == "").all()  # opaque MIDs: no invented names
 
 
-@needs_ml100k
 def test_ml100k_passes_import_validation(ml100k: tuple[Dataset, float]) -> None:
     prepared = validate(ml100k[0], nothing_in_graph)
     assert prepared.counts()["triples"] == 91_631
@@ -134,7 +126,6 @@ def lastfm() -> tuple[Dataset, float]:
     return ds, time.perf_counter() - start
 
 
-@needs_lastfm
 def test_lastfm_counts_match_source(lastfm: tuple[Dataset, float]) -> None:
     ds, seconds = lastfm
     assert ds.users is not None and ds.interactions is not None
@@ -147,7 +138,6 @@ def test_lastfm_counts_match_source(lastfm: tuple[Dataset, float]) -> None:
     assert seconds < 10
 
 
-@needs_lastfm
 def test_lastfm_dbpedia_kg(lastfm: tuple[Dataset, float]) -> None:
     ds, _ = lastfm
     check_graph_shape(ds)
@@ -178,7 +168,6 @@ def test_lastfm_dbpedia_kg(lastfm: tuple[Dataset, float]) -> None:
     assert "dbpedia:Europop" in set(genres["tail"])
 
 
-@needs_lastfm
 def test_lastfm_satori_kg(lastfm: tuple[Dataset, float]) -> None:
     ds, _ = lastfm
     satori = ds.entities[ds.entities["entity_id"].str.startswith("satori:")]
@@ -189,7 +178,6 @@ def test_lastfm_satori_kg(lastfm: tuple[Dataset, float]) -> None:
     assert (ds.triples["head"].str.startswith("satori:")).sum() == 0  # heads are all artists
 
 
-@needs_lastfm
 def test_lastfm_text_and_encodings(lastfm: tuple[Dataset, float]) -> None:
     ds, _ = lastfm
     items = ds.items.set_index("item_id")
@@ -202,7 +190,6 @@ def test_lastfm_text_and_encodings(lastfm: tuple[Dataset, float]) -> None:
     assert items.loc["1", "description"] == ""
 
 
-@needs_lastfm
 def test_lastfm_kg_choices() -> None:
     only_dbpedia = load_dataset(LASTFM, "lastfm-hetrec", descriptions=False)
     assert "description" not in only_dbpedia.items.columns
@@ -217,7 +204,6 @@ def test_lastfm_kg_choices() -> None:
         load_dataset(LASTFM, "lastfm-hetrec", kg="wikidata")
 
 
-@needs_lastfm
 def test_lastfm_passes_import_validation(lastfm: tuple[Dataset, float]) -> None:
     prepared = validate(lastfm[0], nothing_in_graph)
     assert prepared.counts()["interactions"] == 92_834
