@@ -23,6 +23,7 @@ ML100K_DESCRIPTIONS = ML100K / "derived" / "ml-100k_llm_desc_from_colakg.json"
 LASTFM = SHARED_DATA / "lastfm_hetrec_kg"
 SAFE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
+
 # The real datasets sit beside the repository in CI and on every dev machine; a missing
 # directory is a set-up error to see, not a reason to skip the adapters' tests.
 def test_shared_datasets_are_present() -> None:
