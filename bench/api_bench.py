@@ -363,7 +363,9 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    from kg.embedded import EmbeddedServer
+    from kg.embedded import EmbeddedServer, exit_cleanly_on_sigterm
+
+    exit_cleanly_on_sigterm()  # a killed run still stops its graph server
 
     graph_server = EmbeddedServer(args.work_dir / "home")
     try:

@@ -74,7 +74,7 @@ import kg.cypher_files as cypher_files  # noqa: E402
 from kg.adapters import load_dataset  # noqa: E402
 from kg.cypher_files import fill_identifiers  # noqa: E402
 from kg.dataset import Dataset  # noqa: E402
-from kg.embedded import EmbeddedServer  # noqa: E402
+from kg.embedded import EmbeddedServer, exit_cleanly_on_sigterm  # noqa: E402
 from kg.importer import graph_counts, import_dataset, prepare, write  # noqa: E402
 from kg.store import FalkorDBStore  # noqa: E402
 from kg.validate import PreparedImport  # noqa: E402
@@ -654,6 +654,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"--datasets: expected names in {', '.join(DATASETS)}; found {unknown}")
 
+    exit_cleanly_on_sigterm()  # a killed run still stops its graph server
     home = Path(tempfile.mkdtemp(prefix="tailgraph-bench-"))
     os.environ["TAILGRAPH_HOME"] = str(home)
     bench = Bench(home, args.batch_size)

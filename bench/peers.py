@@ -318,7 +318,7 @@ def main() -> None:
     from gnn.harness import run_comparison
     from gnn.split import split_interactions
     from gnn.train import TrainConfig
-    from kg.embedded import EmbeddedServer
+    from kg.embedded import EmbeddedServer, exit_cleanly_on_sigterm
     from kg.importer import import_dataset
     from kg.settings import GraphSettings
     from kg.snapshot import take_snapshot
@@ -343,6 +343,7 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=REPO / ".bench" / "embeddings")
     parser.add_argument("--out", type=Path, default=WORK)
     args = parser.parse_args()
+    exit_cleanly_on_sigterm()  # a killed run still stops its graph server
     torch.set_num_threads(args.threads)
     train = TrainConfig(epochs=args.epochs, patience=args.patience)
     models = [m for m in args.models.split(",") if m]

@@ -38,7 +38,7 @@ from gnn.config import harness_config
 from gnn.features import TextFeatures, text_features
 from gnn.harness import ALL_MODELS, run_comparison
 from kg.adapters import load_dataset
-from kg.embedded import EmbeddedServer
+from kg.embedded import EmbeddedServer, exit_cleanly_on_sigterm
 from kg.importer import import_dataset
 from kg.settings import GraphSettings
 from kg.snapshot import GraphSnapshot, take_snapshot
@@ -271,6 +271,7 @@ def main() -> None:
     inputs.add_argument("--prepare", type=Path, help="write snapshots + text embeddings, stop")
     inputs.add_argument("--prepared", type=Path, help="train from a --prepare folder")
     args = parser.parse_args()
+    exit_cleanly_on_sigterm()  # a killed run still stops its graph server
     if args.summarise:
         summarise_files([args.out, *args.merge], args.datasets, args.seeds)
         return

@@ -21,6 +21,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -30,6 +31,17 @@ import redis
 
 # A unix socket path must fit in sockaddr_un.sun_path (108 bytes on Linux).
 _MAX_SOCKET_PATH = 100
+
+
+def exit_cleanly_on_sigterm() -> None:
+    """Turn SIGTERM into `SystemExit` in the main thread.
+
+    Python's default SIGTERM action ends the process without running `finally` blocks, so a
+    program that started a temporary server (a benchmark, say) and is stopped by `kill` or
+    a job runner would leave that daemonised server running. With this, its `finally: stop()`
+    runs; the exit status stays 128 + SIGTERM, as if the signal had ended it.
+    """
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
 
 
 @dataclass(frozen=True)

@@ -67,3 +67,36 @@ def test_stale_pid_file_does_not_block_start(tmp_path: Path) -> None:
     assert server.status().running is False
     assert server.start() is True
     server.stop()
+
+
+def test_sigterm_to_a_program_with_a_temporary_server_still_stops_it(tmp_path: Path) -> None:
+    # What a benchmark does: start a server, work, stop it in `finally` — then get killed.
+    program = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from kg.embedded import EmbeddedServer, exit_cleanly_on_sigterm\n"
+        "exit_cleanly_on_sigterm()\n"
+        "server = EmbeddedServer(Path(sys.argv[1]))\n"
+        "server.start()\n"
+        "try:\n"
+        "    print(server.status().pid, flush=True)\n"
+        "    time.sleep(120)\n"
+        "finally:\n"
+        "    server.stop()\n"
+    )
+    home = tmp_path / "home"
+    process = subprocess.Popen(
+        [sys.executable, "-c", program, str(home)], stdout=subprocess.PIPE, text=True
+    )
+    server = EmbeddedServer(home)
+    try:
+        assert process.stdout is not None
+        pid = int(process.stdout.readline())
+        process.terminate()  # SIGTERM
+        assert process.wait(timeout=30) == 128 + 15
+        assert server.status().running is False
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    finally:
+        process.kill()
+        server.stop()
