@@ -9,6 +9,7 @@ print a traceback.
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -397,10 +398,15 @@ def train(
             snapshot = take_snapshot(store)
     if "tailgraph" not in harness.models:
         _fail("models: the run directory holds the Tailgraph model; include 'tailgraph'")
+    # Checkpoints beside the run: a re-run of an interrupted command resumes from them.
+    checkpoints = Path(harness.train.checkpoint_dir or out.parent / f".{out.name}.checkpoints")
+    harness.train.checkpoint_dir = str(checkpoints)
+    console.print(f"checkpoints in {checkpoints} (removed once the run is written)")
     result = run_comparison(snapshot, harness, dataset_name, cache_dir=_cache_dir())
     assert result.model is not None
     write_run(out, snapshot, result.model, result.data, result.metrics,
               {"harness": harness.as_dict(), "dataset": dataset_name}, write_report)  # fmt: skip
+    shutil.rmtree(checkpoints, ignore_errors=True)
     console.print(comparison_table(result.metrics["models"]), markup=False, highlight=False)
     console.print(f"run written to {out}")
 

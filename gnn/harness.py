@@ -103,6 +103,10 @@ def run_comparison(
             title_data = title_data.to(device)
         return title_data
 
+    def checkpoint_path(name: str) -> Path | None:
+        folder = config.train.checkpoint_dir
+        return Path(folder) / f"seed{config.seed}-{name}.safetensors" if folder else None
+
     lightgcn: LightGCN | None = None
     lightgcn_fit: dict[str, Any] = {}
 
@@ -112,7 +116,8 @@ def run_comparison(
         if lightgcn is None:
             seed_everything(config.seed)
             lightgcn = LightGCN(data)
-            result = fit(lightgcn, data, replace(config.train, seed=config.seed))
+            result = fit(lightgcn, data, replace(config.train, seed=config.seed),
+                         checkpoint_path("lightgcn"))  # fmt: skip
             lightgcn_fit.update(best_epoch=result.best_epoch, epochs_run=result.epochs_run,
                                 seconds=result.seconds)  # fmt: skip
         return lightgcn
@@ -146,7 +151,8 @@ def run_comparison(
             model.refresh()
             outcome = {"best_epoch": 0, "epochs_run": 0}
         else:
-            result = fit(model, model_data, replace(config.train, seed=config.seed))
+            result = fit(model, model_data, replace(config.train, seed=config.seed),
+                         checkpoint_path(name))  # fmt: skip
             outcome = {"best_epoch": result.best_epoch, "epochs_run": result.epochs_run}
         tuned = model.tune(lambda m=model, d=model_data: validation_ndcg(m, d))
         synchronize(device)

@@ -21,11 +21,13 @@ import copy
 import random
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
+from gnn.checkpoint import Progress, fingerprint, restore, save
 from gnn.data import TrainData
 from gnn.evaluate import evaluate
 from gnn.models.base import Recommender
@@ -41,6 +43,9 @@ class TrainConfig:
     seed: int = 0
     progress: bool = True
     device: str = "auto"  # "auto" (CUDA when present, else CPU), "cpu", "cuda", "cuda:1", …
+    # Per-model checkpoints in this folder after every epoch, resumed by a re-run with the
+    # same settings (`gnn.checkpoint`); "" = none.
+    checkpoint_dir: str = ""
 
 
 @dataclass
@@ -117,8 +122,17 @@ class NegativeSampler:
         return negatives
 
 
-def fit(model: Recommender, data: TrainData, config: TrainConfig) -> TrainResult:
-    """Train `model` on `data`'s device (see `TrainData.to`); returns the best epoch's state."""
+def fit(
+    model: Recommender, data: TrainData, config: TrainConfig, checkpoint: Path | None = None
+) -> TrainResult:
+    """Train `model` on `data`'s device (see `TrainData.to`); returns the best epoch's state.
+
+    With `checkpoint`, the state after every epoch is saved there (`gnn.checkpoint`), and a
+    checkpoint already there for the same settings is resumed: the same batches, negatives
+    and random draws follow, so an interrupted run ends as an uninterrupted one would (to
+    floating-point summation order); one that had finished is restored without training.
+    `seconds` counts this call only.
+    """
     started = time.perf_counter()
     device = data.device
     model.to(device)
@@ -131,11 +145,20 @@ def fit(model: Recommender, data: TrainData, config: TrainConfig) -> TrainResult
     num_negatives = getattr(model, "num_negatives", 1)
     train_user, train_item = data.train_user.cpu(), data.train_item.cpu()
     n = len(train_user)
-    best, best_epoch, best_state, stale, curve = -1.0, 0, None, 0, []
-    bar = tqdm(range(1, config.epochs + 1), desc=model.name, disable=not config.progress,
-               leave=False)  # fmt: skip
-    epoch = 0
-    for epoch in bar:
+    progress, best_state = Progress(), None
+    key = fingerprint(model, data, config.seed, config.batch_size, config.lr)
+    if checkpoint is not None:
+        restored = restore(checkpoint, key, model, optimizer, generator)
+        if restored is not None:
+            progress, best_state = restored
+            if config.progress:
+                done = progress.finished or progress.epoch >= config.epochs
+                state = "finished" if done else f"epoch {progress.epoch}"
+                print(f"{model.name}: resuming from {checkpoint} ({state})", flush=True)
+    bar = tqdm(range(progress.epoch + 1, config.epochs + 1), desc=model.name, leave=False,
+               initial=progress.epoch, total=config.epochs,
+               disable=not config.progress or progress.finished)  # fmt: skip
+    for epoch in [] if progress.finished else bar:
         model.train()
         order = torch.randperm(n, generator=generator)
         for start in range(0, n, config.batch_size):
@@ -147,17 +170,23 @@ def fit(model: Recommender, data: TrainData, config: TrainConfig) -> TrainResult
             loss.backward()
             optimizer.step()
         score = validation_ndcg(model, data)
-        curve.append(score)
+        progress.epoch = epoch
+        progress.curve.append(score)
         bar.set_postfix(valid_ndcg20=f"{score:.4f}", loss=f"{loss.item():.4f}")
-        if score > best:
-            best, best_epoch, stale = score, epoch, 0
+        if score > progress.best:
+            progress.best, progress.best_epoch, progress.stale = score, epoch, 0
             best_state = copy.deepcopy(model.state_dict())
         else:
-            stale += 1
-            if stale >= config.patience and epoch >= config.min_epochs:
-                break
+            progress.stale += 1
+        stop = progress.stale >= config.patience and epoch >= config.min_epochs
+        progress.finished = stop  # early stopping; a larger epoch budget may continue
+        if checkpoint is not None:
+            save(checkpoint, key, progress, model, best_state, optimizer, generator)
+        if stop:
+            break
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
     model.refresh()
-    return TrainResult(best_epoch, best, epoch, time.perf_counter() - started, curve)
+    return TrainResult(progress.best_epoch, progress.best, progress.epoch,
+                       time.perf_counter() - started, progress.curve)  # fmt: skip

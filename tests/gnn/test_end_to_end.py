@@ -98,3 +98,22 @@ def test_no_cold_items_trains_evaluates_and_writes_a_run(
         capture_output=True, text=True, env=os.environ.copy(), check=False,
     )  # fmt: skip
     assert evaluated.returncode == 0, evaluated.stderr
+
+
+def test_train_command_writes_a_run_and_clears_its_checkpoints(
+    tiny_snapshot: GraphSnapshot, server_home: Path, tmp_path: Path
+) -> None:
+    # `tiny_snapshot` imported the tiny sample into graph "gnn_tiny" on the shared server.
+    out = tmp_path / "runs" / "tiny"
+    env = {**os.environ, "TAILGRAPH_HOME": str(server_home), "TAILGRAPH_GRAPH_NAME": "gnn_tiny"}
+    result = subprocess.run(
+        [sys.executable, "-m", "api.cli", "train", "--out", str(out), "--name", "tiny",
+         "--set", "models=tailgraph,mostpop", "--set", "train.epochs=2",
+         "--set", "train.min_epochs=1", "--set", "train.progress=false"],
+        capture_output=True, text=True, env=env, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    checkpoints = tmp_path / "runs" / ".tiny.checkpoints"
+    assert f"checkpointsin{checkpoints}" in "".join(result.stdout.split())  # rich wraps lines
+    assert (out / "model.safetensors").exists() and (out / "metrics.json").exists()
+    assert not checkpoints.exists()  # written every epoch, removed once the run is complete
