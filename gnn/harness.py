@@ -143,7 +143,6 @@ def run_comparison(
         started = time.perf_counter()
         seed_everything(config.seed)
         model, model_data = builders[name]()
-        model.to(device)
         if name == "lightgcn":
             outcome = {k: v for k, v in lightgcn_fit.items() if k != "seconds"}
         elif not model.trainable:

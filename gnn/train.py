@@ -145,9 +145,9 @@ def fit(
     num_negatives = getattr(model, "num_negatives", 1)
     train_user, train_item = data.train_user.cpu(), data.train_item.cpu()
     n = len(train_user)
-    progress, best_state = Progress(), None
-    key = fingerprint(model, data, config.seed, config.batch_size, config.lr)
-    if checkpoint is not None:
+    progress, best_state, key = Progress(), None, ""
+    if checkpoint is not None:  # the fingerprint hashes the training pairs: only when needed
+        key = fingerprint(model, data, config.seed, config.batch_size, config.lr)
         restored = restore(checkpoint, key, model, optimizer, generator)
         if restored is not None:
             progress, best_state = restored

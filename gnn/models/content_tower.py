@@ -151,7 +151,4 @@ class ContentTower(nn.Module):
         h[is_item] = self.project(item_text[nodes[is_item]])
         entity = nodes[~is_item] - num_items
         h[~is_item] = self.project(entity_text[entity]) + self.entity(entity)
-        if not self.use_kg:
-            return h
-        h = self._propagate(h, edge_index, edge_type)
-        return h
+        return self._propagate(h, edge_index, edge_type)
