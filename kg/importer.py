@@ -113,6 +113,7 @@ def write(
             store.statement(name, **identifiers), rows, batch_size, on_batch, start_batch=skip
         )
     journal.finish()
+    store.checkpoint()
     return ImportSummary(
         rows=prepared.counts(),
         seconds=time.perf_counter() - started,

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from kg.adapters import load_dataset
 from kg.embedded import EmbeddedServer
 from kg.errors import GraphUnavailable
+from kg.importer import import_dataset
+from kg.sample import write_sample
 from kg.settings import GraphSettings
 from kg.store import open_store
 
@@ -99,4 +104,63 @@ def test_sigterm_to_a_program_with_a_temporary_server_still_stops_it(tmp_path: P
             os.kill(pid, 0)
     finally:
         process.kill()
+        server.stop()
+
+
+def _incr_log_bytes(server: EmbeddedServer) -> int:
+    """Bytes of write statements the server would replay on its next start."""
+    return sum(f.stat().st_size for f in (server.data_dir / "appendonlydir").glob("*.incr.aof"))
+
+
+def _write_items(settings: GraphSettings, batches: int) -> None:
+    with open_store(settings) as store:
+        store.run("CREATE INDEX FOR (i:Item) ON (i.id)")
+        for b in range(batches):
+            rows = [f"{b}-{j}" for j in range(2000)]
+            store.run("UNWIND $rows AS r MERGE (i:Item {id: r}) SET i.title = r", {"rows": rows})
+
+
+def test_start_waits_while_the_server_replays_its_log(tmp_path: Path) -> None:
+    # FalkorDB replays an uncompacted log statement by statement, far slower than the writes
+    # took (MERGE without its index while loading): a start must wait that out, not fail.
+    server = EmbeddedServer(tmp_path / "home")
+    settings = GraphSettings(home=server.home)
+    server.start()
+    _write_items(settings, batches=4)
+    pid = server.status().pid
+    assert pid is not None
+    os.kill(pid, 9)  # no compaction on the way down: the next start replays 4 statements
+    with pytest.raises(ProcessLookupError):
+        for _ in range(200):
+            os.kill(pid, 0)
+            time.sleep(0.05)
+    try:
+        assert server.start(timeout_s=0.3) is True
+        replay = re.findall(
+            r"loaded from incr file \S+: ([\d.]+) seconds", server.log_file.read_text()
+        )
+        assert float(replay[-1]) > 0.3  # the wait outlasted timeout_s: loading did not count
+        with open_store(settings, start=False) as store:
+            assert store.run("MATCH (i:Item) RETURN count(i) AS n") == [{"n": 8000}]
+    finally:
+        server.stop()
+
+
+def test_stop_and_import_leave_a_compacted_log(tmp_path: Path) -> None:
+    server = EmbeddedServer(tmp_path / "home")
+    settings = GraphSettings(home=server.home, graph_name="compact")
+    server.start()
+    try:
+        _write_items(settings, batches=1)
+        assert _incr_log_bytes(server) > 10_000
+        server.stop()
+        assert _incr_log_bytes(server) == 0  # all of it in the binary snapshot
+        server.start()
+        with open_store(settings, start=False) as store:
+            assert store.run("MATCH (i:Item) RETURN count(i) AS n") == [{"n": 2000}]
+        write_sample(tmp_path / "sample", size="small")
+        with open_store(settings, start=False) as store:
+            import_dataset(load_dataset(tmp_path / "sample"), store, tmp_path / "journal")
+        assert _incr_log_bytes(server) == 0
+    finally:
         server.stop()
