@@ -13,7 +13,6 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 
-from api.service.batching import ScoringBatcher
 from api.service.errors import ApiError
 from api.service.runtime import Runtime
 from api.service.state import ServingState
@@ -56,11 +55,5 @@ async def require_api_key(
         )
 
 
-async def get_batcher(request: Request) -> ScoringBatcher | None:
-    batcher: ScoringBatcher | None = request.app.state.batcher
-    return batcher
-
-
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-BatcherDep = Annotated[ScoringBatcher | None, Depends(get_batcher)]
 StateDep = Annotated[ServingState, Depends(get_state)]

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
-from api.service.dependencies import BatcherDep, RuntimeDep, StateDep
+from api.service.batching import ScoringBatcher
+from api.service.dependencies import RuntimeDep, StateDep
 from api.service.errors import not_found, responses
 from api.service.explain import parse_rows, rank_paths
-from api.service.routers.common import candidate_mask, recommendations_response
+from api.service.routers.common import (
+    candidate_mask,
+    query_model,
+    query_parameters,
+    recommendations_response,
+)
 from api.service.schemas import (
     Explanation,
     ExplanationPath,
@@ -34,13 +40,9 @@ UserId = Annotated[Id, Path(description="A user id of the served run.")]
     response_model=Recommendations,
     responses=responses(401, 404, 422),
     summary="Recommend items for a known user",
+    openapi_extra=query_parameters(RecommendationFilters),
 )
-async def recommend(
-    user_id: UserId,
-    state: StateDep,
-    batcher: BatcherDep,
-    options: Annotated[RecommendationFilters, Query()],
-) -> Response:
+async def recommend(user_id: UserId, request: Request) -> Response:
     """Scores every item from in-memory vectors (one matmul + top-k): no graph access, so
     this keeps working while the graph is down. Interactions recorded since the run was
     loaded shift the user vector and are excluded like the run's own."""
@@ -48,7 +50,12 @@ async def recommend(
     # tensor code, cheaper than a hop to the thread pool; concurrent requests share one
     # matmul (`ScoringBatcher`), and the body is assembled from pre-encoded item
     # fragments rather than validated models (`json_items`; the schema still documents
-    # it, and the generated-input tests check every answer against it).
+    # it, and the generated-input tests check every answer against it). The options and
+    # the state are read here, not through FastAPI's parameters and dependencies: the
+    # hottest route, and those cost more than the scoring (docs/decisions.md).
+    options = query_model(RecommendationFilters, request)
+    state: ServingState = request.app.state.runtime.state
+    batcher: ScoringBatcher | None = request.app.state.batcher
     user = state.users.index.get(user_id)
     if user is None:
         raise not_found(["path", "user_id"], f"no user {user_id!r} in the served run")
