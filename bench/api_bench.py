@@ -16,7 +16,8 @@ Measurements, all in one invocation:
    client on asyncio, one connection per concurrent client, far cheaper per request than
    the server) sends `GET /users/{id}/recommendations?k=20` for users drawn uniformly
    with a fixed seed, at concurrency 1, 16 and 64; each level is bounded by a request
-   count and a time limit. p50/p99 latency and requests/s.
+   count and a time limit. p50/p99 latency and requests/s; for the batched server, the
+   mean number of requests per matmul at each level (from its `/metrics` histogram).
 2. **HTTP floor**: the same servers, the same generator, `GET /health` (a constant
    answer) at the same levels, interleaved with (1) so that changes in the machine's
    background load hit both alike: what the HTTP stack alone can do.
@@ -45,6 +46,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -250,6 +252,18 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
+def scoring_batches(port: int) -> tuple[float, float]:
+    """(requests, batches) scored so far, from the server's batch-size histogram."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+        text = answer.read().decode()
+    values = {"sum": 0.0, "count": 0.0}
+    for line in text.splitlines():
+        for key in values:
+            if line.startswith(f"tailgraph_scoring_batch_size_{key} "):
+                values[key] = float(line.split()[1])
+    return values["sum"], values["count"]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -327,14 +341,22 @@ def measure_servers(
         for concurrency in levels:
             for name, (port, _) in servers.items():
                 for endpoint, paths in (("recommend", rec_paths), ("trivial", health_paths)):
+                    before = scoring_batches(port)
                     result = run_level(
                         "127.0.0.1", port, paths, concurrency, args.time_limit, scratch
                     )
+                    after = scoring_batches(port)
+                    if endpoint == "recommend" and after[1] > before[1]:
+                        # requests per matmul actually formed under this load
+                        result["mean_batch"] = round(
+                            (after[0] - before[0]) / (after[1] - before[1]), 2
+                        )
                     http[name][endpoint][str(concurrency)] = result
                     log(
                         f"{name:<10} {endpoint:<10} c={concurrency:<3} {result['rps']:>8} req/s  "
                         f"p50 {result['p50_ms']} ms  p99 {result['p99_ms']} ms  "
                         f"errors {result['errors']}"
+                        + (f"  mean batch {result['mean_batch']}" if "mean_batch" in result else "")
                     )
     finally:
         for _, process in servers.values():

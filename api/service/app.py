@@ -74,7 +74,11 @@ def create_app(
 
     app = FastAPI(title="Tailgraph", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.runtime = runtime
-    app.state.batcher = ScoringBatcher() if settings.micro_batch else None
+    app.state.batcher = (
+        ScoringBatcher(observe_batch=metrics.scoring_batch.observe)
+        if settings.micro_batch
+        else None
+    )
     # The key check is a dependency only when a key is configured: it then shows in the
     # OpenAPI security schemes, and without one it costs nothing per request.
     guarded = [Depends(require_api_key)] if settings.api_key is not None else []

@@ -16,6 +16,7 @@ runs in one matrix.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -36,8 +37,11 @@ class _Pending:
 
 
 class ScoringBatcher:
-    def __init__(self, max_batch: int = 64) -> None:
+    def __init__(
+        self, max_batch: int = 64, observe_batch: Callable[[int], None] | None = None
+    ) -> None:
         self.max_batch = max_batch
+        self.observe_batch = observe_batch  # e.g. the batch-size histogram of /metrics
         self._pending: list[_Pending] = []
         self._scheduled = False
         self.batches = 0
@@ -83,6 +87,8 @@ class ScoringBatcher:
                         item.future.set_result(result)
                 self.batches += 1
                 self.requests += len(chunk)
+                if self.observe_batch is not None:
+                    self.observe_batch(len(chunk))
 
 
 def score_batch(chunk: list[_Pending]) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -106,12 +112,12 @@ def score_batch(chunk: list[_Pending]) -> list[tuple[torch.Tensor, torch.Tensor]
         scores.index_put_((rows, columns), torch.tensor(-torch.inf))
     k_max = min(max(item.k for item in chunk), scores.shape[1])
     values, indices = torch.topk(scores, k_max, dim=1)
-    out = []
-    for row, item in enumerate(chunk):
-        row_values, row_indices = values[row, : item.k], indices[row, : item.k]
-        keep = row_values > -torch.inf
-        out.append((row_values[keep], row_indices[keep]))
-    return out
+    # Excluded slots (−∞) sort last: each row keeps a prefix, two views per request.
+    finite = (values > -torch.inf).sum(dim=1).tolist()
+    return [
+        (values[row, : min(item.k, n)], indices[row, : min(item.k, n)])
+        for row, (item, n) in enumerate(zip(chunk, finite, strict=True))
+    ]
 
 
 _EMPTY = torch.zeros(0, dtype=torch.long)

@@ -71,6 +71,12 @@ class Metrics:
         self.server_errors = Counter(
             "tailgraph_server_errors_total", "Unhandled exceptions (answered 500).", registry=r
         )
+        self.scoring_batch = Histogram(
+            "tailgraph_scoring_batch_size",
+            "Known-user recommendation requests scored together by one matmul + top-k.",
+            buckets=(1, 2, 4, 8, 16, 32, 64),
+            registry=r,
+        )
 
     def render(self) -> tuple[bytes, str]:
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

@@ -24,7 +24,8 @@ def test_concurrent_requests_share_a_matmul_with_identical_answers(client: TestC
     ]  # fmt: skip
     # The same vectors on a second catalogue object (as after a reload): never mixed in.
     other = replace(cat, z=cat.z * 2)
-    batcher = ScoringBatcher(max_batch=16)
+    sizes: list[int] = []
+    batcher = ScoringBatcher(max_batch=16, observe_batch=sizes.append)
 
     async def run_all() -> list[tuple[torch.Tensor, torch.Tensor]]:
         return await asyncio.gather(*(
@@ -34,6 +35,7 @@ def test_concurrent_requests_share_a_matmul_with_identical_answers(client: TestC
 
     results = asyncio.run(run_all())
     assert batcher.requests == len(requests) and batcher.batches < len(requests) / 4
+    assert sum(sizes) == len(requests) and len(sizes) == batcher.batches and max(sizes) == 16
     for (u, k, boost, seen, mask), (values, indices) in zip(requests, results, strict=True):
         catalogue = cat if u % 4 else other
         [(v, i)] = top_k(state.user_vector(u)[None], catalogue.z, catalogue.log_count, k, boost,
@@ -51,3 +53,7 @@ def test_the_service_answers_the_same_with_and_without_batching(
             a = batched.get(f"/users/{user}/recommendations", params=params).json()
             b = single.get(f"/users/{user}/recommendations", params=params).json()
             assert a == b
+    # Every batched request is counted in the batch-size histogram of /metrics.
+    metrics = batched.get("/metrics").text
+    assert "tailgraph_scoring_batch_size_sum 6.0" in metrics
+    assert "tailgraph_scoring_batch_size_count 6.0" in metrics  # TestClient: one at a time
