@@ -75,10 +75,11 @@ def candidate_mask(
 def json_items(catalogue: Catalogue, values: torch.Tensor, indices: torch.Tensor) -> str:
     """A JSON array of `ScoredItem`s from the catalogue's pre-encoded item fragments."""
     fragments = catalogue.fragments
-    return "[" + ", ".join(
-        f"{fragments[i]}{round(s, 6)!r}}}" for s, i in zip(values.tolist(), indices.tolist(),
-                                                              strict=True)
-    ) + "]"  # fmt: skip
+    # `:.6f` is the value `round(s, 6)` would give, formatted 5× faster than its repr (20 µs
+    # of a request at k = 20); scores are finite (excluded slots were dropped).
+    return "[" + ", ".join([
+        f"{fragments[i]}{s:.6f}}}" for s, i in zip(values.tolist(), indices.tolist(), strict=True)
+    ]) + "]"  # fmt: skip
 
 
 def recommendations_response(
