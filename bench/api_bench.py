@@ -20,7 +20,9 @@ Measurements, all in one invocation:
    mean number of requests per matmul at each level (from its `/metrics` histogram).
 2. **HTTP floor**: the same servers, the same generator, `GET /health` (a constant
    answer) at the same levels, interleaved with (1) so that changes in the machine's
-   background load hit both alike: what the HTTP stack alone can do.
+   background load hit both alike: what the HTTP stack alone can do. (1) and (2) run
+   `--rounds` times (default 3); medians are reported, and the ratio is the median of the
+   per-round ratios (each round pairs the two endpoints a few seconds apart).
 3. **In-process ceiling**: the same requests scored by the service's own scorer without
    HTTP, one at a time and in batches of 64 (matmul + top-k with the seen-item
    exclusion): what the arithmetic alone can do.
@@ -318,14 +320,15 @@ def measure_servers(
     health_paths: list[str],
     levels: list[int],
     scratch: Path,
-) -> dict[str, dict[str, dict[str, Any]]]:
+) -> dict[str, dict[str, dict[str, list[dict[str, Any]]]]]:
     """Start one server per config, side by side, and run every level on each in turn.
 
     Levels alternate between the servers and between the two endpoints, so a change in
-    the machine's background load hits every configuration and both endpoints alike.
+    the machine's background load hits every configuration and both endpoints alike; the
+    whole sequence runs `--rounds` times (results per level: one entry per round).
     """
     servers: dict[str, tuple[int, subprocess.Popen[bytes]]] = {}
-    http: dict[str, dict[str, dict[str, Any]]] = {}
+    http: dict[str, dict[str, dict[str, list[dict[str, Any]]]]] = {}
     try:
         for name, micro_batch in configs.items():
             port = free_port()
@@ -338,26 +341,28 @@ def measure_servers(
             # Warm-up: first requests pay for lazy imports and allocator growth.
             run_level("127.0.0.1", port, rec_paths[: args.warmup], 4, args.time_limit, scratch)
             run_level("127.0.0.1", port, health_paths[: args.warmup], 4, args.time_limit, scratch)
-        for concurrency in levels:
-            for name, (port, _) in servers.items():
-                for endpoint, paths in (("recommend", rec_paths), ("trivial", health_paths)):
-                    before = scoring_batches(port)
-                    result = run_level(
-                        "127.0.0.1", port, paths, concurrency, args.time_limit, scratch
-                    )
-                    after = scoring_batches(port)
-                    if endpoint == "recommend" and after[1] > before[1]:
-                        # requests per matmul actually formed under this load
-                        result["mean_batch"] = round(
-                            (after[0] - before[0]) / (after[1] - before[1]), 2
+        for round_no in range(args.rounds):
+            for concurrency in levels:
+                for name, (port, _) in servers.items():
+                    for endpoint, paths in (("recommend", rec_paths), ("trivial", health_paths)):
+                        before = scoring_batches(port)
+                        result = run_level(
+                            "127.0.0.1", port, paths, concurrency, args.time_limit, scratch
                         )
-                    http[name][endpoint][str(concurrency)] = result
-                    log(
-                        f"{name:<10} {endpoint:<10} c={concurrency:<3} {result['rps']:>8} req/s  "
-                        f"p50 {result['p50_ms']} ms  p99 {result['p99_ms']} ms  "
-                        f"errors {result['errors']}"
-                        + (f"  mean batch {result['mean_batch']}" if "mean_batch" in result else "")
-                    )
+                        after = scoring_batches(port)
+                        if endpoint == "recommend" and after[1] > before[1]:
+                            # requests per matmul actually formed under this load
+                            result["mean_batch"] = round(
+                                (after[0] - before[0]) / (after[1] - before[1]), 2
+                            )
+                        http[name][endpoint].setdefault(str(concurrency), []).append(result)
+                        log(
+                            f"round {round_no + 1} {name:<10} {endpoint:<10} c={concurrency:<3} "
+                            f"{result['rps']:>8} req/s  p50 {result['p50_ms']} ms  "
+                            f"p99 {result['p99_ms']} ms  errors {result['errors']}"
+                            + (f"  mean batch {result['mean_batch']}"
+                               if "mean_batch" in result else "")
+                        )  # fmt: skip
     finally:
         for _, process in servers.values():
             stop_server(process)
@@ -378,6 +383,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=4000, help="Per level and endpoint.")
     parser.add_argument("--time-limit", type=float, default=30.0, help="Seconds per level.")
     parser.add_argument("--warmup", type=int, default=300)
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="Repeat every level; medians are reported."
+    )
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument(
         "--configs", default="batched,unbatched", help="Server runs: batched and/or unbatched."
@@ -400,6 +408,15 @@ def main() -> None:
         graph_server.stop()
 
 
+def summarise(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """One level of one endpoint over all rounds: medians, summed errors, every round."""
+    keys = ["rps", "p50_ms", "p99_ms"] + (["mean_batch"] if "mean_batch" in rounds[0] else [])
+    out: dict[str, Any] = {k: round(statistics.median(r[k] for r in rounds), 3) for k in keys}
+    out["errors"] = sum(r["errors"] for r in rounds)
+    out["rounds"] = rounds
+    return out
+
+
 def measure(args: argparse.Namespace, run_dir: Path) -> None:
     import pandas as pd
 
@@ -420,21 +437,35 @@ def measure(args: argparse.Namespace, run_dir: Path) -> None:
     measured = measure_servers(run_dir, args, configs, rec_paths, health_paths, levels, scratch)
     servers: dict[str, Any] = {}
     for name, http in measured.items():
+        # Each round pairs the two endpoints a few seconds apart: the median of the paired
+        # ratios is robust to the shared machine's load swinging between rounds.
         ratio = {
-            c: round(http["recommend"][c]["rps"] / http["trivial"][c]["rps"], 3)
+            c: round(statistics.median(
+                rec["rps"] / triv["rps"]
+                for rec, triv in zip(http["recommend"][c], http["trivial"][c], strict=True)
+            ), 3)
             for c in http["recommend"]
-            if http["trivial"][c]["rps"]
+        }  # fmt: skip
+        summary = {
+            endpoint: {c: summarise(rounds) for c, rounds in levels_.items()}
+            for endpoint, levels_ in http.items()
         }
-        p99_16 = http["recommend"].get("16", {}).get("p99_ms")
+        p99_16 = summary["recommend"].get("16", {}).get("p99_ms")
         servers[name] = {
             "micro_batch": configs[name],
-            "http": http,
+            "http": summary,
             "recommend_over_trivial_rps": ratio,
             "goals": {
                 "p99_ms_at_16_le_25": p99_16 is not None and p99_16 <= 25.0,
                 "rps_ratio_at_16_ge_0.7": ratio.get("16", 0.0) >= 0.7,
             },
         }
+        for c in ratio:
+            log(
+                f"{name:<10} c={c:<3} median of {args.rounds} rounds: recommend "
+                f"{summary['recommend'][c]['rps']} req/s (p99 {summary['recommend'][c]['p99_ms']}"
+                f" ms), trivial {summary['trivial'][c]['rps']} req/s, ratio {ratio[c]}"
+            )
     load_after = os.getloadavg()
     ceiling = scoring_ceiling(run_dir, users, args.k, 64)
     log(f"in-process scoring: {ceiling}")
@@ -448,6 +479,7 @@ def measure(args: argparse.Namespace, run_dir: Path) -> None:
         "k": args.k,
         "workers": args.workers,
         "requests_per_level": args.requests,
+        "rounds": args.rounds,
         "cpus": os.cpu_count(),
         "loadavg_before": [round(x, 2) for x in load_before],
         "loadavg_after": [round(x, 2) for x in load_after],

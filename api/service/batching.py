@@ -44,6 +44,7 @@ class ScoringBatcher:
         self.observe_batch = observe_batch  # e.g. the batch-size histogram of /metrics
         self._pending: list[_Pending] = []
         self._scheduled = False
+        self._size_at_last_turn = 0
         self.batches = 0
         self.requests = 0
 
@@ -63,10 +64,18 @@ class ScoringBatcher:
         )
         if not self._scheduled:
             self._scheduled = True
+            self._size_at_last_turn = 0
             loop.call_soon(self._flush)
         return await future
 
     def _flush(self) -> None:
+        waiting = len(self._pending)
+        if self._size_at_last_turn < waiting < self.max_batch:
+            # Still growing: requests read in the last poll of the sockets reach the scorer
+            # one turn later. Wait a turn while the batch grows (bounded by max_batch).
+            self._size_at_last_turn = waiting
+            asyncio.get_running_loop().call_soon(self._flush)
+            return
         self._scheduled = False
         pending, self._pending = self._pending, []
         groups: dict[int, list[_Pending]] = {}
