@@ -24,8 +24,10 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.service import fast_path
 from api.service.batching import ScoringBatcher
 from api.service.dependencies import require_api_key
 from api.service.errors import ApiError, graph_unavailable
@@ -87,6 +89,20 @@ def create_app(
     app.include_router(items.router, dependencies=guarded)
     app.include_router(ops.admin, dependencies=guarded)
     app.include_router(ops.router)  # health, readiness and metrics stay open for probes
+    if settings.fast_recommend:
+        # Added first, so it runs inside the observability middleware (added last = outermost).
+        # The route as its router declares it (the app includes the router without a prefix).
+        route = next(
+            r
+            for r in users.router.routes
+            if isinstance(r, APIRoute) and r.path == fast_path.ROUTE_PATH
+        )
+        app.add_middleware(
+            fast_path.FastRecommendations,
+            runtime=runtime,
+            batcher=app.state.batcher,
+            route=route,
+        )
     app.add_middleware(ObservabilityMiddleware, metrics=metrics, log_requests=settings.access_log)
 
     @app.exception_handler(ApiError)

@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
+from pydantic import SecretStr
 
 from api.service.errors import ApiError
 from api.service.runtime import Runtime
@@ -37,16 +38,20 @@ async def get_state(request: Request) -> ServingState:
     return runtime.state
 
 
+def key_accepted(expected: SecretStr | None, key: str | None) -> bool:
+    """No key configured, or `key` equals it (constant-time comparison)."""
+    if expected is None:
+        return True
+    return key is not None and secrets.compare_digest(
+        key.encode("utf-8", "surrogateescape"), expected.get_secret_value().encode()
+    )
+
+
 async def require_api_key(
     runtime: Annotated[Runtime, Depends(get_runtime)],
     key: Annotated[str | None, Security(api_key_header)] = None,
 ) -> None:
-    expected = runtime.settings.api_key
-    if expected is None:
-        return
-    if key is None or not secrets.compare_digest(
-        key.encode("utf-8", "surrogateescape"), expected.get_secret_value().encode()
-    ):
+    if not key_accepted(runtime.settings.api_key, key):
         raise ApiError(
             401,
             [(["header", "X-API-Key"], "missing or wrong API key")],

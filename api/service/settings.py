@@ -56,6 +56,11 @@ class ServiceSettings(BaseSettings):
         description="Score the known-user requests that arrive together with one matmul "
         "(bench/api_bench.py measures both ways).",
     )
+    fast_recommend: bool = Field(
+        default=True,
+        description="Answer valid known-user recommendation requests beneath FastAPI's "
+        "routing layers (same answers; everything else goes through the routes).",
+    )
     load_encoder: bool = Field(
         default=True,
         description="Load the text encoder at start-up (free-text queries and new items "

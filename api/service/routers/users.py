@@ -54,8 +54,19 @@ async def recommend(user_id: UserId, request: Request) -> Response:
     # the state are read here, not through FastAPI's parameters and dependencies: the
     # hottest route, and those cost more than the scoring (docs/decisions.md).
     options = query_model(RecommendationFilters, request)
-    state: ServingState = request.app.state.runtime.state
-    batcher: ScoringBatcher | None = request.app.state.batcher
+    return await recommend_response(
+        request.app.state.runtime.state, request.app.state.batcher, user_id, options
+    )
+
+
+async def recommend_response(
+    state: ServingState,
+    batcher: ScoringBatcher | None,
+    user_id: str,
+    options: RecommendationFilters,
+) -> Response:
+    """The recommend route's answer (also served by `api.service.fast_path`). Raises
+    `ApiError` (404 unknown user or entity, 422 unknown entity type) before any scoring."""
     user = state.users.index.get(user_id)
     if user is None:
         raise not_found(["path", "user_id"], f"no user {user_id!r} in the served run")
