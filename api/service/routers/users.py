@@ -52,7 +52,9 @@ async def recommend(user_id: UserId, request: Request) -> Response:
     # fragments rather than validated models (`json_items`; the schema still documents
     # it, and the generated-input tests check every answer against it). The options and
     # the state are read here, not through FastAPI's parameters and dependencies: the
-    # hottest route, and those cost more than the scoring (docs/decisions.md).
+    # hottest route, and those cost more than the scoring (docs/decisions.md). Requests
+    # that succeed are usually answered by `api.service.fast_path` with the same pieces;
+    # this route answers the rest and documents the endpoint.
     options = query_model(RecommendationFilters, request)
     return await recommend_response(
         request.app.state.runtime.state, request.app.state.batcher, user_id, options
