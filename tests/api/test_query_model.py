@@ -1,4 +1,4 @@
-"""`query_model` answers every query string exactly as FastAPI's `Annotated[M, Query()]`
+"""`parse_query` answers every query string exactly as FastAPI's `Annotated[M, Query()]`
 does (the recommend route parses its options with it), and `query_parameters` documents
 the same parameters FastAPI would."""
 
@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from api.service.routers.common import query_model, query_parameters
+from api.service.routers.common import parse_query, query_parameters
 from api.service.schemas import RecommendationFilters
 
 
@@ -25,7 +25,7 @@ def make_app() -> FastAPI:
 
     @app.get("/ours", openapi_extra=query_parameters(RecommendationFilters))
     async def by_us(request: Request) -> dict[str, object]:
-        return query_model(RecommendationFilters, request).model_dump()
+        return parse_query(RecommendationFilters, request.query_params).model_dump()
 
     return app
 

@@ -12,7 +12,7 @@ from api.service.errors import not_found, responses
 from api.service.explain import parse_rows, rank_paths
 from api.service.routers.common import (
     candidate_mask,
-    query_model,
+    parse_query,
     query_parameters,
     recommendations_response,
 )
@@ -55,7 +55,7 @@ async def recommend(user_id: UserId, request: Request) -> Response:
     # hottest route, and those cost more than the scoring (docs/decisions.md). Requests
     # that succeed are usually answered by `api.service.fast_path` with the same pieces;
     # this route answers the rest and documents the endpoint.
-    options = query_model(RecommendationFilters, request)
+    options = parse_query(RecommendationFilters, request.query_params)
     return await recommend_response(
         request.app.state.runtime.state, request.app.state.batcher, user_id, options
     )
