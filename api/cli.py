@@ -20,9 +20,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-
-from kg.errors import CypherError, DatasetError, GraphUnavailable, ValidationFailed
-from kg.settings import GraphSettings
+from tailgraph.kg.errors import CypherError, DatasetError, GraphUnavailable, ValidationFailed
+from tailgraph.kg.settings import GraphSettings
 
 app = typer.Typer(
     help="Tailgraph: knowledge-graph-augmented recommendations for the long tail.",
@@ -87,7 +86,7 @@ def user_errors() -> Iterator[None]:
 
 
 def open_graph(start: bool = True) -> Any:
-    from kg.store import open_store
+    from tailgraph.kg.store import open_store
 
     return open_store(state.settings, start=start)
 
@@ -105,7 +104,7 @@ def progress_bar() -> Progress:
 
 # ---- db --------------------------------------------------------------------------------------
 def _server() -> Any:
-    from kg.embedded import EmbeddedServer
+    from tailgraph.kg.embedded import EmbeddedServer
 
     if state.settings.backend != "falkordb":
         _fail("`tailgraph db` manages the embedded server; TAILGRAPH_GRAPH_URI points at Neo4j")
@@ -139,7 +138,7 @@ def db_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     server = _server()
     status = server.status().as_dict()
     if status["running"]:
-        from kg.importer import graph_counts
+        from tailgraph.kg.importer import graph_counts
 
         with open_graph(start=False) as store:
             status["counts"] = graph_counts(store)
@@ -170,7 +169,7 @@ def sample(
     fmt: Annotated[str, typer.Option("--format", help="csv | parquet")] = "csv",
 ) -> None:
     """Write the built-in synthetic dataset (canonical format)."""
-    from kg.sample import write_sample
+    from tailgraph.kg.sample import write_sample
 
     with user_errors():
         paths = write_sample(out_dir, size=size, seed=seed, fmt=fmt)
@@ -191,8 +190,8 @@ def import_(
     batch_size: Annotated[int | None, typer.Option(help="Rows per UNWIND batch.")] = None,
 ) -> None:
     """Validate a dataset, then load it into the graph (idempotent, resumable)."""
-    from kg.adapters import load_dataset
-    from kg.importer import prepare, write
+    from tailgraph.kg.adapters import load_dataset
+    from tailgraph.kg.importer import prepare, write
 
     options = {k: _param_value(v) for k, v in _parse_pairs(option or [], "--option").items()}
     with user_errors():
@@ -238,7 +237,7 @@ def snapshot(
     out_dir: Annotated[Path, typer.Argument(help="Directory for the snapshot tables.")],
 ) -> None:
     """Export the graph to Parquet tables + id maps (the input of training)."""
-    from kg.snapshot import take_snapshot
+    from tailgraph.kg.snapshot import take_snapshot
 
     with user_errors(), open_graph() as store:
         snap = take_snapshot(store)
@@ -271,7 +270,7 @@ def cypher(
     list_: Annotated[bool, typer.Option("--list", help="List the named statements.")] = False,
 ) -> None:
     """Run a Cypher statement with parameters and print a table (or JSON)."""
-    from kg.cypher_files import available_statements, describe
+    from tailgraph.kg.cypher_files import available_statements, describe
 
     if list_ or name_or_file is None:
         for name in available_statements():
@@ -308,7 +307,7 @@ def encode(
     page_size: Annotated[int, typer.Option(help="Rows streamed from the graph per page.")] = 5000,
 ) -> None:
     """Embed every item and entity text in the graph into the on-disk cache."""
-    from encoders import CachedEncoder, TextEncoder, entity_text, item_text
+    from tailgraph.encoders import CachedEncoder, TextEncoder, entity_text, item_text
 
     encoder = CachedEncoder(TextEncoder(), _cache_dir())
     totals: dict[str, dict[str, float]] = {}
@@ -361,7 +360,7 @@ def _pages(rows: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str,
 
 
 def _harness_config(config_file: Path | None, overrides: list[str]) -> Any:
-    from gnn.config import harness_config
+    from tailgraph.gnn.config import harness_config
 
     raw: dict[str, Any] = {}
     if config_file is not None:
@@ -387,10 +386,10 @@ def train(
     ] = "graph",
 ) -> None:
     """Snapshot the graph, train Tailgraph and every baseline on one split, write a run."""
-    from gnn.harness import run_comparison
-    from gnn.report import comparison_table, write_report
-    from gnn.run_dir import write_run
-    from kg.snapshot import take_snapshot
+    from tailgraph.gnn.harness import run_comparison
+    from tailgraph.gnn.report import comparison_table, write_report
+    from tailgraph.gnn.run_dir import write_run
+    from tailgraph.kg.snapshot import take_snapshot
 
     with user_errors():
         harness = _harness_config(config, set_ or [])
@@ -414,9 +413,9 @@ def train(
 @app.command("evaluate")
 def evaluate_run(run_dir: Annotated[Path, typer.Argument(help="A run directory.")]) -> None:
     """Re-score a run's Tailgraph model on its stored split; print the run's comparison."""
-    from gnn.evaluate import evaluate
-    from gnn.report import comparison_table
-    from gnn.run_dir import load_run
+    from tailgraph.gnn.evaluate import evaluate
+    from tailgraph.gnn.report import comparison_table
+    from tailgraph.gnn.run_dir import load_run
 
     with user_errors():
         if not (run_dir / "metrics.json").exists():
@@ -441,9 +440,9 @@ def demo(
     set_: Annotated[list[str] | None, typer.Option("--set", help="Harness override.")] = None,
 ) -> None:
     """The whole job on the built-in sample: sample → import → encode → train → evaluate."""
-    from kg.adapters import load_dataset
-    from kg.importer import import_dataset
-    from kg.sample import write_sample
+    from tailgraph.kg.adapters import load_dataset
+    from tailgraph.kg.importer import import_dataset
+    from tailgraph.kg.sample import write_sample
 
     data_dir = state.settings.home / "demo-data"
     console.rule("1. sample")
@@ -464,7 +463,7 @@ def demo(
     encode()
     console.rule("5. train and evaluate every model on one split")
     # Ours against every baseline; the ablations live in bench/quality.py (they add minutes).
-    from gnn.harness import BASELINES
+    from tailgraph.gnn.harness import BASELINES
 
     defaults = [f"seed={seed}", "models=" + ",".join(("tailgraph", *BASELINES))]
     train(out=out, config=None, set_=[*defaults, *(set_ or [])], dataset_name=f"sample-{size}")
@@ -479,7 +478,7 @@ def serve(
     workers: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
 ) -> None:
     """Serve recommendations over HTTP (FastAPI) from a trained run."""
-    from api.service.server import serve as run_server
+    from tailgraph.api.service.server import serve as run_server
 
     if not (run_dir / "model.safetensors").exists():
         _fail(f"{run_dir}: expected a run directory with model.safetensors")

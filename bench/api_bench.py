@@ -69,15 +69,15 @@ def prepare_run(data_dir: Path, work_dir: Path, epochs: int, rebuild: bool) -> P
     The server stays up for the measurements (the API's /ready pings the graph); `main`
     stops it at the end.
     """
-    from gnn.harness import HarnessConfig, run_comparison
-    from gnn.run_dir import write_run
-    from gnn.train import TrainConfig
-    from kg.adapters import load_dataset
-    from kg.embedded import EmbeddedServer
-    from kg.importer import import_dataset
-    from kg.settings import GraphSettings
-    from kg.snapshot import take_snapshot
-    from kg.store import open_store
+    from tailgraph.gnn.harness import HarnessConfig, run_comparison
+    from tailgraph.gnn.run_dir import write_run
+    from tailgraph.gnn.train import TrainConfig
+    from tailgraph.kg.adapters import load_dataset
+    from tailgraph.kg.embedded import EmbeddedServer
+    from tailgraph.kg.importer import import_dataset
+    from tailgraph.kg.settings import GraphSettings
+    from tailgraph.kg.snapshot import take_snapshot
+    from tailgraph.kg.store import open_store
 
     run_dir = work_dir / "run"
     home = work_dir / "home"
@@ -222,7 +222,7 @@ def start_server(
         "HF_HUB_OFFLINE": "1",
     }
     code = (
-        "from api.service import serve; "
+        "from tailgraph.api.service import serve; "
         f"serve({str(run_dir)!r}, host='127.0.0.1', port={port}, workers={workers})"
     )
     log_file = work_dir / f"server-{name}.log"
@@ -276,9 +276,8 @@ def free_port() -> int:
 def scoring_ceiling(run_dir: Path, users: list[str], k: int, batch: int) -> dict[str, Any]:
     """The service's own scorer on the same requests, no HTTP: batch 1 and batched."""
     import torch
-
-    from api.service.scoring import top_k
-    from api.service.state import load_state
+    from tailgraph.api.service.scoring import top_k
+    from tailgraph.api.service.state import load_state
 
     torch.set_num_threads(1)  # as the server (TAILGRAPH_API_TORCH_THREADS default)
     state = load_state(run_dir)
@@ -393,7 +392,7 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    from kg.embedded import EmbeddedServer, exit_cleanly_on_sigterm
+    from tailgraph.kg.embedded import EmbeddedServer, exit_cleanly_on_sigterm
 
     exit_cleanly_on_sigterm()  # a killed run still stops its graph server
 

@@ -48,8 +48,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing may download
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import torch  # noqa: E402
-
-from encoders import (  # noqa: E402
+from tailgraph.encoders import (  # noqa: E402
     EncoderSettings,
     TextEncoder,
     encode_with_cache,

@@ -68,16 +68,15 @@ sys.path.insert(0, str(REPO_ROOT))  # run as a script from anywhere
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data"
 DATASETS: dict[str, str] = {"ml100k_kg": "recbole", "lastfm_hetrec_kg": "lastfm-hetrec"}
 
+import tailgraph.kg.cypher_files as cypher_files  # noqa: E402
 from falkordb import FalkorDB  # noqa: E402
-
-import kg.cypher_files as cypher_files  # noqa: E402
-from kg.adapters import load_dataset  # noqa: E402
-from kg.cypher_files import fill_identifiers  # noqa: E402
-from kg.dataset import Dataset  # noqa: E402
-from kg.embedded import EmbeddedServer, exit_cleanly_on_sigterm  # noqa: E402
-from kg.importer import graph_counts, import_dataset, prepare, write  # noqa: E402
-from kg.store import FalkorDBStore  # noqa: E402
-from kg.validate import PreparedImport  # noqa: E402
+from tailgraph.kg.adapters import load_dataset  # noqa: E402
+from tailgraph.kg.cypher_files import fill_identifiers  # noqa: E402
+from tailgraph.kg.dataset import Dataset  # noqa: E402
+from tailgraph.kg.embedded import EmbeddedServer, exit_cleanly_on_sigterm  # noqa: E402
+from tailgraph.kg.importer import graph_counts, import_dataset, prepare, write  # noqa: E402
+from tailgraph.kg.store import FalkorDBStore  # noqa: E402
+from tailgraph.kg.validate import PreparedImport  # noqa: E402
 
 PHASE_GROUPS = ("entities", "items", "users", "triples", "interactions")
 

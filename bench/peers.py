@@ -181,7 +181,7 @@ def run_peer(python: Path, model: str, config: dict[str, Any], work: Path, threa
 
 
 def peer_config(export: Any, model: str, seed: int, train: Any, work: Path) -> dict[str, Any]:
-    from gnn.export_recbole import recbole_config
+    from tailgraph.gnn.export_recbole import recbole_config
 
     overrides: dict[str, Any] = {
         "seed": seed,
@@ -228,7 +228,7 @@ def topk_scorer(users: list[int], top: list[list[int]], num_items: int) -> Any:
 
 
 def score_by_our_rules(result: dict[str, Any], data: Any) -> dict[str, Any]:
-    from gnn.evaluate import evaluate
+    from tailgraph.gnn.evaluate import evaluate
 
     scorer = topk_scorer(result["users"], result["top"], data.num_items)
     return evaluate(scorer, data, "test")
@@ -237,8 +237,7 @@ def score_by_our_rules(result: dict[str, Any], data: Any) -> dict[str, Any]:
 def plain_data(snapshot: Any, split: Any) -> Any:
     """Our evaluation tensors for the split (no text needed to score given top-K lists)."""
     import torch
-
-    from gnn.data import build_train_data
+    from tailgraph.gnn.data import build_train_data
 
     return build_train_data(snapshot, split, torch.zeros(snapshot.num_items, 1),
                             torch.zeros(snapshot.num_entities, 1))  # fmt: skip
@@ -312,17 +311,16 @@ def main() -> None:
 
     import torch
     from quality import DATASETS, load  # type: ignore[import-not-found]
-
-    from gnn.config import harness_config
-    from gnn.export_recbole import export_recbole
-    from gnn.harness import run_comparison
-    from gnn.split import split_interactions
-    from gnn.train import TrainConfig
-    from kg.embedded import EmbeddedServer, exit_cleanly_on_sigterm
-    from kg.importer import import_dataset
-    from kg.settings import GraphSettings
-    from kg.snapshot import take_snapshot
-    from kg.store import open_store
+    from tailgraph.gnn.config import harness_config
+    from tailgraph.gnn.export_recbole import export_recbole
+    from tailgraph.gnn.harness import run_comparison
+    from tailgraph.gnn.split import split_interactions
+    from tailgraph.gnn.train import TrainConfig
+    from tailgraph.kg.embedded import EmbeddedServer, exit_cleanly_on_sigterm
+    from tailgraph.kg.importer import import_dataset
+    from tailgraph.kg.settings import GraphSettings
+    from tailgraph.kg.snapshot import take_snapshot
+    from tailgraph.kg.store import open_store
 
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter

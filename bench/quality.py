@@ -32,17 +32,16 @@ from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
-
-from encoders import TextEncoder
-from gnn.config import harness_config
-from gnn.features import TextFeatures, text_features
-from gnn.harness import ALL_MODELS, run_comparison
-from kg.adapters import load_dataset
-from kg.embedded import EmbeddedServer, exit_cleanly_on_sigterm
-from kg.importer import import_dataset
-from kg.settings import GraphSettings
-from kg.snapshot import GraphSnapshot, take_snapshot
-from kg.store import open_store
+from tailgraph.encoders import TextEncoder
+from tailgraph.gnn.config import harness_config
+from tailgraph.gnn.features import TextFeatures, text_features
+from tailgraph.gnn.harness import ALL_MODELS, run_comparison
+from tailgraph.kg.adapters import load_dataset
+from tailgraph.kg.embedded import EmbeddedServer, exit_cleanly_on_sigterm
+from tailgraph.kg.importer import import_dataset
+from tailgraph.kg.settings import GraphSettings
+from tailgraph.kg.snapshot import GraphSnapshot, take_snapshot
+from tailgraph.kg.store import open_store
 
 REPO = Path(__file__).resolve().parents[1]
 DATASETS: dict[str, tuple[str, dict[str, Any]]] = {

@@ -17,9 +17,8 @@ import statistics
 import time
 
 import torch
+from tailgraph.gnn.models.content_tower import RelationTransformerConv
 from torch_geometric.nn import TransformerConv
-
-from gnn.models.content_tower import RelationTransformerConv
 
 
 def step(convs: list[TransformerConv], x: torch.Tensor, edge_index: torch.Tensor,

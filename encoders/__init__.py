@@ -5,7 +5,7 @@ nothing else of Tailgraph's.
 
 Typical use::
 
-    from encoders import TextEncoder, encode_with_cache, item_text, TEMPLATE_VERSION
+    from tailgraph.encoders import TextEncoder, encode_with_cache, item_text, TEMPLATE_VERSION
 
     texts = [item_text(title, description, attributes, related) for ... in items]
     embeddings, stats = encode_with_cache(item_ids, texts, TextEncoder(), ".tailgraph/cache")
@@ -18,10 +18,15 @@ Modules: :mod:`encoders.templates` (text assembly), :mod:`encoders.text_encoder`
 ``docs/encoders.md``.
 """
 
-from encoders.cache import EmbeddingCache, text_sha256
-from encoders.cached_encoding import CachedEncoder, EncodeResult, EncodeStats, encode_with_cache
-from encoders.device import resolve_device, resolve_dtype
-from encoders.model_files import (
+from tailgraph.encoders.cache import EmbeddingCache, text_sha256
+from tailgraph.encoders.cached_encoding import (
+    CachedEncoder,
+    EncodeResult,
+    EncodeStats,
+    encode_with_cache,
+)
+from tailgraph.encoders.device import resolve_device, resolve_dtype
+from tailgraph.encoders.model_files import (
     ModelSpec,
     UnsupportedModelError,
     bundled_model_dir,
@@ -29,9 +34,9 @@ from encoders.model_files import (
     read_model_spec,
     resolve_model_dir,
 )
-from encoders.pooling import POOLING_MODES, pool
-from encoders.settings import DEFAULT_MODEL, EncoderSettings
-from encoders.templates import (
+from tailgraph.encoders.pooling import POOLING_MODES, pool
+from tailgraph.encoders.settings import DEFAULT_MODEL, EncoderSettings
+from tailgraph.encoders.templates import (
     ITEM_TEXT_VARIANTS,
     TEMPLATE_VERSION,
     EmptyTextError,
@@ -45,7 +50,7 @@ from encoders.templates import (
     item_title_text,
     query_text,
 )
-from encoders.text_encoder import EncoderIdentity, TextEncoder
+from tailgraph.encoders.text_encoder import EncoderIdentity, TextEncoder
 
 __all__ = [
     "DEFAULT_MODEL",

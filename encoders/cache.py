@@ -39,8 +39,7 @@ from pathlib import Path
 import torch
 from safetensors import safe_open
 from safetensors.torch import save as safetensors_bytes
-
-from encoders.atomic_files import TEMP_PREFIX, atomic_write_bytes
+from tailgraph.encoders.atomic_files import TEMP_PREFIX, atomic_write_bytes
 
 CACHE_FORMAT = "tailgraph-embedding-cache/1"
 HASH_BYTES = 32

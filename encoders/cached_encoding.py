@@ -24,12 +24,11 @@ from pathlib import Path
 from typing import NamedTuple
 
 import torch
+from tailgraph.encoders.cache import EmbeddingCache, text_sha256
+from tailgraph.encoders.settings import EncoderSettings
+from tailgraph.encoders.templates import TEMPLATE_VERSION, is_empty_text
+from tailgraph.encoders.text_encoder import PROGRESS_MIN_TEXTS, TextEncoder
 from tqdm.auto import tqdm
-
-from encoders.cache import EmbeddingCache, text_sha256
-from encoders.settings import EncoderSettings
-from encoders.templates import TEMPLATE_VERSION, is_empty_text
-from encoders.text_encoder import PROGRESS_MIN_TEXTS, TextEncoder
 
 HASH_MEMO_NAME = "file-sha256.json"
 MAX_SHARDS = 64  # beyond this many shards per namespace, merge them (index reads stay cheap)

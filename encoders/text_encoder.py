@@ -46,13 +46,17 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from tailgraph.encoders.device import dtype_name, resolve_device, resolve_dtype
+from tailgraph.encoders.model_files import (
+    ModelSpec,
+    model_fingerprint,
+    read_model_spec,
+    resolve_model_dir,
+)
+from tailgraph.encoders.pooling import pool
+from tailgraph.encoders.settings import EncoderSettings
+from tailgraph.encoders.templates import is_empty_text
 from tqdm.auto import tqdm
-
-from encoders.device import dtype_name, resolve_device, resolve_dtype
-from encoders.model_files import ModelSpec, model_fingerprint, read_model_spec, resolve_model_dir
-from encoders.pooling import pool
-from encoders.settings import EncoderSettings
-from encoders.templates import is_empty_text
 
 ENCODING_VERSION = "1"
 """Version of the encoding math here (pooling, normalisation, empty text); in cache keys."""

@@ -28,10 +28,9 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file
 from safetensors.torch import save as safetensors_bytes
+from tailgraph.encoders.atomic_files import atomic_write_bytes
+from tailgraph.gnn.data import TrainData
 from torch import nn
-
-from encoders.atomic_files import atomic_write_bytes
-from gnn.data import TrainData
 
 FORMAT = "tailgraph-checkpoint/1"
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import asdict, fields
 from typing import Any
 
-from gnn.harness import ALL_MODELS, HarnessConfig
-from gnn.models.tailgraph import TailgraphConfig
-from gnn.train import TrainConfig, training_device
+from tailgraph.gnn.harness import ALL_MODELS, HarnessConfig
+from tailgraph.gnn.models.tailgraph import TailgraphConfig
+from tailgraph.gnn.train import TrainConfig, training_device
 
 
 def _coerce(cls: type, key: str, value: Any) -> Any:

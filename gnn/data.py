@@ -16,10 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-
-from encoders import build_item_text, entity_text
-from gnn.split import Split
-from kg.snapshot import GraphSnapshot
+from tailgraph.encoders import build_item_text, entity_text
+from tailgraph.gnn.split import Split
+from tailgraph.kg.snapshot import GraphSnapshot
 
 HISTORY_LENGTH = 20
 

@@ -17,9 +17,8 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
-
-from gnn.data import TrainData
-from gnn.metrics import mean_ignoring_nan, user_metrics
+from tailgraph.gnn.data import TrainData
+from tailgraph.gnn.metrics import mean_ignoring_nan, user_metrics
 
 Scorer = Callable[[torch.Tensor], torch.Tensor]
 """users [B] -> scores [B, I] (higher is better)"""

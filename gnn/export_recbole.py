@@ -42,9 +42,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from gnn.split import Split, split_interactions
-from kg.snapshot import GraphSnapshot
+from tailgraph.gnn.split import Split, split_interactions
+from tailgraph.kg.snapshot import GraphSnapshot
 
 PARTS = ("train", "valid", "test")
 

@@ -10,10 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-
-from encoders import CachedEncoder, EncoderSettings, TextEncoder
-from gnn.data import entity_texts, item_texts
-from kg.snapshot import GraphSnapshot
+from tailgraph.encoders import CachedEncoder, EncoderSettings, TextEncoder
+from tailgraph.gnn.data import entity_texts, item_texts
+from tailgraph.kg.snapshot import GraphSnapshot
 
 
 @dataclass

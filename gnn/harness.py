@@ -16,24 +16,23 @@ from pathlib import Path
 from typing import Any
 
 import torch
-
-from encoders import TextEncoder
-from gnn.data import TrainData, build_train_data
-from gnn.evaluate import evaluate
-from gnn.features import TextFeatures, text_features
-from gnn.models.attention_rerank import AttentionRerank
-from gnn.models.attr_cf import AttributeCF
-from gnn.models.base import Recommender
-from gnn.models.blend import TextCFBlend
-from gnn.models.bpr_mf import BPRMF
-from gnn.models.kg_mlp import KGConcatMLP
-from gnn.models.lightgcn import LightGCN
-from gnn.models.mostpop import MostPop
-from gnn.models.tailgraph import TailgraphConfig, TailgraphModel
-from gnn.models.text_knn import TextKNN
-from gnn.split import Split, split_interactions
-from gnn.train import TrainConfig, fit, seed_everything, training_device, validation_ndcg
-from kg.snapshot import GraphSnapshot
+from tailgraph.encoders import TextEncoder
+from tailgraph.gnn.data import TrainData, build_train_data
+from tailgraph.gnn.evaluate import evaluate
+from tailgraph.gnn.features import TextFeatures, text_features
+from tailgraph.gnn.models.attention_rerank import AttentionRerank
+from tailgraph.gnn.models.attr_cf import AttributeCF
+from tailgraph.gnn.models.base import Recommender
+from tailgraph.gnn.models.blend import TextCFBlend
+from tailgraph.gnn.models.bpr_mf import BPRMF
+from tailgraph.gnn.models.kg_mlp import KGConcatMLP
+from tailgraph.gnn.models.lightgcn import LightGCN
+from tailgraph.gnn.models.mostpop import MostPop
+from tailgraph.gnn.models.tailgraph import TailgraphConfig, TailgraphModel
+from tailgraph.gnn.models.text_knn import TextKNN
+from tailgraph.gnn.split import Split, split_interactions
+from tailgraph.gnn.train import TrainConfig, fit, seed_everything, training_device, validation_ndcg
+from tailgraph.kg.snapshot import GraphSnapshot
 
 BASELINES = (
     "mostpop", "bpr_mf", "lightgcn", "text_knn",

@@ -28,10 +28,9 @@ from typing import Any
 import pandas as pd
 import torch
 from safetensors.torch import load_file, save_file
-
-from gnn.data import AttributeColumn, TrainData
-from gnn.models.tailgraph import TailgraphConfig, TailgraphModel
-from kg.snapshot import GraphSnapshot, publish_dir
+from tailgraph.gnn.data import AttributeColumn, TrainData
+from tailgraph.gnn.models.tailgraph import TailgraphConfig, TailgraphModel
+from tailgraph.kg.snapshot import GraphSnapshot, publish_dir
 
 DATA_TENSORS = (
     "train_user", "train_item", "item_text", "entity_text", "kg_entities", "kg_edge_index",

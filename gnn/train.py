@@ -25,12 +25,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tailgraph.gnn.checkpoint import Progress, fingerprint, restore, save
+from tailgraph.gnn.data import TrainData
+from tailgraph.gnn.evaluate import evaluate
+from tailgraph.gnn.models.base import Recommender
 from tqdm import tqdm
-
-from gnn.checkpoint import Progress, fingerprint, restore, save
-from gnn.data import TrainData
-from gnn.evaluate import evaluate
-from gnn.models.base import Recommender
 
 
 @dataclass

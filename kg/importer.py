@@ -22,9 +22,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from kg.dataset import Dataset
-from kg.store import GraphStore
-from kg.validate import PreparedImport, validate
+from tailgraph.kg.dataset import Dataset
+from tailgraph.kg.store import GraphStore
+from tailgraph.kg.validate import PreparedImport, validate
 
 ProgressHook = Callable[[str, int, int], None]
 """(phase label, rows just written, rows in phase) -> None"""

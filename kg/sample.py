@@ -51,8 +51,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-from kg.dataset import Dataset
+from tailgraph.kg.dataset import Dataset
 
 SIZES: dict[str, tuple[int, int, float]] = {
     # items, users, mean interactions per user

@@ -30,8 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-
-from kg.store import GraphStore
+from tailgraph.kg.store import GraphStore
 
 LABEL_TO_TYPE = {"Item": "item", "Entity": "entity", "User": "user"}
 INTERACTION_FIXED = ("key", "ts", "weight", "rating", "kind")

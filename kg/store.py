@@ -23,9 +23,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from kg.cypher_files import fill_identifiers, load_statement, split_statements
-from kg.errors import CypherError, GraphUnavailable
-from kg.settings import GraphSettings
+from tailgraph.kg.cypher_files import fill_identifiers, load_statement, split_statements
+from tailgraph.kg.errors import CypherError, GraphUnavailable
+from tailgraph.kg.settings import GraphSettings
 
 Row = dict[str, Any]
 
@@ -158,8 +158,7 @@ class FalkorDBStore(GraphStore):
 
     def checkpoint(self) -> None:
         import redis
-
-        from kg.embedded import compact_log
+        from tailgraph.kg.embedded import compact_log
 
         try:
             compact_log(self._db.connection)
@@ -255,7 +254,7 @@ def open_store(settings: GraphSettings | None = None, *, start: bool = True) -> 
             settings.neo4j_database,
             settings.neo4j_max_retry_s,
         )
-    from kg.embedded import EmbeddedServer
+    from tailgraph.kg.embedded import EmbeddedServer
 
     server = EmbeddedServer(settings.home)
     if start:

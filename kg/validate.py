@@ -18,10 +18,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from kg.cypher_files import SAFE_IDENTIFIER
-from kg.dataset import REQUIRED_COLUMNS, Dataset
-from kg.errors import DatasetError, ValidationFailed
+from tailgraph.kg.cypher_files import SAFE_IDENTIFIER
+from tailgraph.kg.dataset import REQUIRED_COLUMNS, Dataset
+from tailgraph.kg.errors import DatasetError, ValidationFailed
 
 MAX_REPORTED = 50
 RESERVED_RELATIONS = {"INTERACTED"}

@@ -12,10 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from kg.embedded import EmbeddedServer
-from kg.settings import GraphSettings
-from kg.store import GraphStore, open_store
+from tailgraph.kg.embedded import EmbeddedServer
+from tailgraph.kg.settings import GraphSettings
+from tailgraph.kg.store import GraphStore, open_store
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("TAILGRAPH_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))

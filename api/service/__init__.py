@@ -7,8 +7,8 @@ encoders, live log), `scoring` (matmul + top-k), `explain` (KG path ranking),
 `routers/` (one per resource), `observability` (metrics, JSON logs), `app`, `server`.
 """
 
-from api.service.app import create_app
-from api.service.server import serve
-from api.service.settings import ServiceSettings
+from tailgraph.api.service.app import create_app
+from tailgraph.api.service.server import serve
+from tailgraph.api.service.settings import ServiceSettings
 
 __all__ = ["ServiceSettings", "create_app", "serve"]

@@ -26,17 +26,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
-
-from api.service import fast_path
-from api.service.batching import ScoringBatcher
-from api.service.dependencies import require_api_key
-from api.service.errors import ApiError, graph_unavailable
-from api.service.observability import Metrics, ObservabilityMiddleware, configure_logging
-from api.service.routers import items, ops, recommendations, users
-from api.service.runtime import Runtime
-from api.service.settings import ServiceSettings
-from encoders import TextEncoder
-from kg.errors import GraphUnavailable
+from tailgraph.api.service import fast_path
+from tailgraph.api.service.batching import ScoringBatcher
+from tailgraph.api.service.dependencies import require_api_key
+from tailgraph.api.service.errors import ApiError, graph_unavailable
+from tailgraph.api.service.observability import Metrics, ObservabilityMiddleware, configure_logging
+from tailgraph.api.service.routers import items, ops, recommendations, users
+from tailgraph.api.service.runtime import Runtime
+from tailgraph.api.service.settings import ServiceSettings
+from tailgraph.encoders import TextEncoder
+from tailgraph.kg.errors import GraphUnavailable
 
 log = logging.getLogger("tailgraph.api")
 

@@ -23,9 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-
-from api.service.scoring import exclusion_rows, top_k
-from api.service.state import Catalogue
+from tailgraph.api.service.scoring import exclusion_rows, top_k
+from tailgraph.api.service.state import Catalogue
 
 
 @dataclass

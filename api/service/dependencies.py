@@ -13,10 +13,9 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 from pydantic import SecretStr
-
-from api.service.errors import ApiError
-from api.service.runtime import Runtime
-from api.service.state import ServingState
+from tailgraph.api.service.errors import ApiError
+from tailgraph.api.service.runtime import Runtime
+from tailgraph.api.service.state import ServingState
 
 api_key_header = APIKeyHeader(
     name="X-API-Key",

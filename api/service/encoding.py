@@ -13,8 +13,7 @@ import threading
 from collections import OrderedDict
 
 import torch
-
-from encoders import DEFAULT_MODEL, TextEncoder, query_text
+from tailgraph.encoders import DEFAULT_MODEL, TextEncoder, query_text
 
 
 class EncoderBox:

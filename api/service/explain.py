@@ -26,8 +26,7 @@ from itertools import pairwise
 from typing import Any
 
 import networkx as nx
-
-from encoders import humanize_name
+from tailgraph.encoders import humanize_name
 
 RARITY_WEIGHT = 0.5  # α above: one hop ≈ the rarity cost of an entity with ~6 neighbours
 SOURCE = ("history", "")

@@ -24,16 +24,15 @@ from fastapi.routing import APIRoute
 from pydantic import TypeAdapter, ValidationError
 from starlette.datastructures import QueryParams
 from starlette.types import ASGIApp, Receive, Scope, Send
-
-from api.service.dependencies import key_accepted
-from api.service.errors import ApiError
-from api.service.routers.common import parse_query
-from api.service.routers.users import recommend_response
-from api.service.schemas import Id, RecommendationFilters
+from tailgraph.api.service.dependencies import key_accepted
+from tailgraph.api.service.errors import ApiError
+from tailgraph.api.service.routers.common import parse_query
+from tailgraph.api.service.routers.users import recommend_response
+from tailgraph.api.service.schemas import Id, RecommendationFilters
 
 if TYPE_CHECKING:
-    from api.service.batching import ScoringBatcher
-    from api.service.runtime import Runtime
+    from tailgraph.api.service.batching import ScoringBatcher
+    from tailgraph.api.service.runtime import Runtime
 
 ROUTE_PATH = "/users/{user_id}/recommendations"
 # Starlette's `{user_id}` matches one path segment ([^/]+) of the decoded path.

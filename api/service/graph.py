@@ -17,9 +17,9 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from kg.errors import GraphUnavailable
-from kg.settings import GraphSettings
-from kg.store import GraphStore, open_store
+from tailgraph.kg.errors import GraphUnavailable
+from tailgraph.kg.settings import GraphSettings
+from tailgraph.kg.store import GraphStore, open_store
 
 log = logging.getLogger("tailgraph.api.graph")
 

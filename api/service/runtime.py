@@ -21,15 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
-
-from api.service.encoding import EncoderBox
-from api.service.errors import ApiError, conflict, invalid, not_found
-from api.service.graph import GraphGateway
-from api.service.observability import Metrics
-from api.service.settings import ServiceSettings
-from api.service.state import NewItem, RunLoadError, ServingState, load_state
-from encoders import TextEncoder, item_text
-from kg.validate import interaction_key
+from tailgraph.api.service.encoding import EncoderBox
+from tailgraph.api.service.errors import ApiError, conflict, invalid, not_found
+from tailgraph.api.service.graph import GraphGateway
+from tailgraph.api.service.observability import Metrics
+from tailgraph.api.service.settings import ServiceSettings
+from tailgraph.api.service.state import NewItem, RunLoadError, ServingState, load_state
+from tailgraph.encoders import TextEncoder, item_text
+from tailgraph.kg.validate import interaction_key
 
 log = logging.getLogger("tailgraph.api.runtime")
 

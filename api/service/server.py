@@ -22,14 +22,13 @@ from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
+from tailgraph.api.service.app import create_app
+from tailgraph.api.service.observability import log_config
+from tailgraph.api.service.settings import ServiceSettings
+from tailgraph.kg.settings import GraphSettings
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 from uvicorn.supervisors.multiprocess import Process
-
-from api.service.app import create_app
-from api.service.observability import log_config
-from api.service.settings import ServiceSettings
-from kg.settings import GraphSettings
 
 
 def app_from_env() -> FastAPI:
@@ -80,7 +79,7 @@ def serve(
             os.environ[f"TAILGRAPH_{name.upper()}"] = str(secret() if secret else value)
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="tailgraph-prom-"))
     config = uvicorn.Config(
-        "api.service.server:app_from_env",
+        "tailgraph.api.service.server:app_from_env",
         factory=True,
         workers=settings.workers,
         # A worker imports torch and loads the run before it answers the supervisor's

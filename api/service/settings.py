@@ -12,8 +12,7 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from kg.settings import GraphSettings
+from tailgraph.kg.settings import GraphSettings
 
 
 class ServiceSettings(BaseSettings):

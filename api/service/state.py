@@ -37,12 +37,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+from tailgraph.gnn.data import HISTORY_LENGTH, AttributeColumn, TrainData
+from tailgraph.gnn.evaluate import popularity_buckets
+from tailgraph.gnn.models.tailgraph import TailgraphModel
+from tailgraph.gnn.run_dir import load_run, read_tables
 from torch.nn import functional as F
-
-from gnn.data import HISTORY_LENGTH, AttributeColumn, TrainData
-from gnn.evaluate import popularity_buckets
-from gnn.models.tailgraph import TailgraphModel
-from gnn.run_dir import load_run, read_tables
 
 BUCKETS = ("head", "mid", "tail")
 QUERY_NEIGHBOURS = 10

@@ -15,10 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-
-from gnn.models.base import Recommender
-from gnn.models.blend import standardise
-from gnn.models.lightgcn import LightGCN
+from tailgraph.gnn.models.base import Recommender
+from tailgraph.gnn.models.blend import standardise
+from tailgraph.gnn.models.lightgcn import LightGCN
 
 BETAS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)
 

@@ -8,10 +8,9 @@ restricted to user-side features.
 from __future__ import annotations
 
 import torch
+from tailgraph.gnn.data import TrainData
+from tailgraph.gnn.models.bpr_mf import BPRMF
 from torch import nn
-
-from gnn.data import TrainData
-from gnn.models.bpr_mf import BPRMF
 
 
 class AttributeCF(BPRMF):

@@ -9,9 +9,8 @@ many user batches does not re-run the GNN per batch.
 from __future__ import annotations
 
 import torch
+from tailgraph.gnn.data import TrainData
 from torch import nn
-
-from gnn.data import TrainData
 
 
 def bpr_loss(pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:

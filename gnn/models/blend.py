@@ -12,10 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-
-from gnn.models.base import Recommender
-from gnn.models.lightgcn import LightGCN
-from gnn.models.text_knn import TextKNN
+from tailgraph.gnn.models.base import Recommender
+from tailgraph.gnn.models.lightgcn import LightGCN
+from tailgraph.gnn.models.text_knn import TextKNN
 
 ALPHAS = tuple(round(0.1 * k, 1) for k in range(11))
 

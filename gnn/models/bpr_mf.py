@@ -8,10 +8,9 @@ own BPR: 0.1655); docs/decisions.md.
 from __future__ import annotations
 
 import torch
+from tailgraph.gnn.data import TrainData
+from tailgraph.gnn.models.base import Recommender, bpr_loss
 from torch import nn
-
-from gnn.data import TrainData
-from gnn.models.base import Recommender, bpr_loss
 
 
 class BPRMF(Recommender):

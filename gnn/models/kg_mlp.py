@@ -8,11 +8,10 @@ The item side depends only on text and KG links, so it scores cold items too.
 from __future__ import annotations
 
 import torch
+from tailgraph.gnn.data import TrainData
+from tailgraph.gnn.models.base import Recommender, bpr_loss
 from torch import nn
 from torch_geometric.utils import scatter
-
-from gnn.data import TrainData
-from gnn.models.base import Recommender, bpr_loss
 
 
 class KGConcatMLP(Recommender):

@@ -8,12 +8,11 @@ BPR loss with L2 on the layer-0 embeddings of the batch.
 from __future__ import annotations
 
 import torch
+from tailgraph.gnn.data import TrainData
+from tailgraph.gnn.models.base import Recommender, bpr_loss
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 from torch_geometric.nn.models import LightGCN as PygLightGCN
 from torch_geometric.utils import to_torch_csr_tensor
-
-from gnn.data import TrainData
-from gnn.models.base import Recommender, bpr_loss
 
 
 def normalized_adjacency(edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:

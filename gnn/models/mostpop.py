@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import torch
-
-from gnn.models.base import Recommender
+from tailgraph.gnn.models.base import Recommender
 
 
 class MostPop(Recommender):

@@ -30,14 +30,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import torch
+from tailgraph.gnn.data import TrainData
+from tailgraph.gnn.models.base import Recommender, bpr_loss, sampled_softmax_loss
+from tailgraph.gnn.models.content_tower import ContentTower
+from tailgraph.gnn.models.lightgcn import fixed_graph_lightgcn, normalized_adjacency
+from tailgraph.gnn.sampling import IncomingEdges, sample_subgraph
 from torch import nn
 from torch.nn import functional as F
-
-from gnn.data import TrainData
-from gnn.models.base import Recommender, bpr_loss, sampled_softmax_loss
-from gnn.models.content_tower import ContentTower
-from gnn.models.lightgcn import fixed_graph_lightgcn, normalized_adjacency
-from gnn.sampling import IncomingEdges, sample_subgraph
 
 
 @dataclass

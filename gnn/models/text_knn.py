@@ -7,9 +7,8 @@ No training; it ranks cold items exactly like warm ones.
 from __future__ import annotations
 
 import torch
-
-from gnn.data import TrainData
-from gnn.models.base import Recommender
+from tailgraph.gnn.data import TrainData
+from tailgraph.gnn.models.base import Recommender
 
 
 def user_text_profiles(data: TrainData) -> torch.Tensor:

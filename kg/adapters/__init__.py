@@ -13,11 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kg.adapters._io import safe_relation_name
-from kg.adapters.canonical import read_canonical
-from kg.adapters.lastfm import load_lastfm_hetrec
-from kg.adapters.recbole import load_recbole
-from kg.dataset import Dataset
+from tailgraph.kg.adapters._io import safe_relation_name
+from tailgraph.kg.adapters.canonical import read_canonical
+from tailgraph.kg.adapters.lastfm import load_lastfm_hetrec
+from tailgraph.kg.adapters.recbole import load_recbole
+from tailgraph.kg.dataset import Dataset
 
 ADAPTERS: dict[str, Callable[..., Dataset]] = {
     "recbole": load_recbole,

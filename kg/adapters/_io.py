@@ -16,8 +16,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pandas as pd
-
-from kg.errors import DatasetError
+from tailgraph.kg.errors import DatasetError
 
 # The importer turns relation names into Cypher relationship types and only accepts these.
 SAFE_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -32,10 +32,9 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
-
-from kg.adapters._io import parser_error, read_text
-from kg.dataset import ID_COLUMNS, NUMERIC_COLUMNS, TABLES, Dataset
-from kg.errors import DatasetError
+from tailgraph.kg.adapters._io import parser_error, read_text
+from tailgraph.kg.dataset import ID_COLUMNS, NUMERIC_COLUMNS, TABLES, Dataset
+from tailgraph.kg.errors import DatasetError
 
 # `timestamp` may be unix seconds or ISO-8601 text, so it is numeric only when it all parses.
 MAYBE_NUMERIC: dict[str, tuple[str, ...]] = {

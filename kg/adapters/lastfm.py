@@ -65,11 +65,10 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pandas as pd
-
-from kg.adapters._io import joined_sources, read_delimited, relation_names
-from kg.adapters.recbole import link_end, read_description_json
-from kg.dataset import Dataset
-from kg.errors import DatasetError
+from tailgraph.kg.adapters._io import joined_sources, read_delimited, relation_names
+from tailgraph.kg.adapters.recbole import link_end, read_description_json
+from tailgraph.kg.dataset import Dataset
+from tailgraph.kg.errors import DatasetError
 
 DBPEDIA_RESOURCE = "http://dbpedia.org/resource/"
 # Tail type per DBpedia relation (local name); the order breaks ties between roles.

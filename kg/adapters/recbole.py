@@ -54,10 +54,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-from kg.adapters._io import joined_sources, read_delimited, read_text, relation_names
-from kg.dataset import Dataset
-from kg.errors import DatasetError
+from tailgraph.kg.adapters._io import joined_sources, read_delimited, read_text, relation_names
+from tailgraph.kg.dataset import Dataset
+from tailgraph.kg.errors import DatasetError
 
 RECBOLE_TYPES: tuple[str, ...] = ("token", "token_seq", "float", "float_seq")
 UNTYPED_ENTITY = "freebase"

@@ -17,17 +17,16 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-
-from api.service import ServiceSettings, create_app
-from encoders import TextEncoder
-from gnn.harness import HarnessConfig, run_comparison
-from gnn.run_dir import write_run
-from gnn.train import TrainConfig
-from kg.importer import import_dataset
-from kg.sample import generate_sample
-from kg.settings import GraphSettings
-from kg.snapshot import GraphSnapshot, take_snapshot
-from kg.store import GraphStore, open_store
+from tailgraph.api.service import ServiceSettings, create_app
+from tailgraph.encoders import TextEncoder
+from tailgraph.gnn.harness import HarnessConfig, run_comparison
+from tailgraph.gnn.run_dir import write_run
+from tailgraph.gnn.train import TrainConfig
+from tailgraph.kg.importer import import_dataset
+from tailgraph.kg.sample import generate_sample
+from tailgraph.kg.settings import GraphSettings
+from tailgraph.kg.snapshot import GraphSnapshot, take_snapshot
+from tailgraph.kg.store import GraphStore, open_store
 
 SAMPLE = ("tiny", 0)
 

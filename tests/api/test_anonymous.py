@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 from fastapi.testclient import TestClient
+from tailgraph.encoders import query_text
 
-from encoders import query_text
 from tests.api.conftest import runtime_of
 
 

@@ -7,9 +7,9 @@ from dataclasses import replace
 
 import torch
 from fastapi.testclient import TestClient
+from tailgraph.api.service.batching import ScoringBatcher
+from tailgraph.api.service.scoring import top_k
 
-from api.service.batching import ScoringBatcher
-from api.service.scoring import top_k
 from tests.api.conftest import runtime_of
 
 

@@ -6,9 +6,9 @@ import math
 
 import pytest
 from fastapi.testclient import TestClient
+from tailgraph.api.service.explain import Node, Step, rank_paths, sentence
+from tailgraph.kg.settings import GraphSettings
 
-from api.service.explain import Node, Step, rank_paths, sentence
-from kg.settings import GraphSettings
 from tests.api.conftest import graph_store, runtime_of
 
 

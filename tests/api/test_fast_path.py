@@ -15,9 +15,9 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tailgraph.api.service.fast_path import ROUTE_PATH, FastRecommendations
+from tailgraph.api.service.routers import users
 
-from api.service.fast_path import ROUTE_PATH, FastRecommendations
-from api.service.routers import users
 from tests.api.conftest import runtime_of
 
 USERS = st.sampled_from(["u00001", "u00010", "u00042", "nobody", "u\x01x", "x" * 300, "a b"])

@@ -27,10 +27,10 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from tailgraph.api.service import ServiceSettings, create_app
+from tailgraph.encoders import TextEncoder
+from tailgraph.kg.settings import GraphSettings
 
-from api.service import ServiceSettings, create_app
-from encoders import TextEncoder
-from kg.settings import GraphSettings
 from tests.api.conftest import import_sample
 
 EXAMPLES = {GenerationMode.POSITIVE: 100, GenerationMode.NEGATIVE: 80}

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from tailgraph.kg.embedded import EmbeddedServer
+from tailgraph.kg.settings import GraphSettings
 
-from kg.embedded import EmbeddedServer
-from kg.settings import GraphSettings
 from tests.api.conftest import ClientFactory, import_sample
 
 

@@ -8,12 +8,12 @@ import pandas as pd
 import pytest
 import torch
 from fastapi.testclient import TestClient
+from tailgraph.api.service.runtime import interaction_key
+from tailgraph.gnn.data import HISTORY_LENGTH
+from tailgraph.kg.dataset import Dataset
+from tailgraph.kg.settings import GraphSettings
+from tailgraph.kg.validate import validate
 
-from api.service.runtime import interaction_key
-from gnn.data import HISTORY_LENGTH
-from kg.dataset import Dataset
-from kg.settings import GraphSettings
-from kg.validate import validate
 from tests.api.conftest import graph_store, runtime_of
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 from fastapi.testclient import TestClient
+from tailgraph.encoders import item_text
+from tailgraph.kg.settings import GraphSettings
 from torch.nn import functional as F
 
-from encoders import item_text
-from kg.settings import GraphSettings
 from tests.api.conftest import graph_store, runtime_of
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
+from tailgraph.api.service import ServiceSettings, create_app
+from tailgraph.api.service.observability import JsonFormatter
+from tailgraph.api.service.state import RunLoadError
+from tailgraph.kg.settings import GraphSettings
 
-from api.service import ServiceSettings, create_app
-from api.service.observability import JsonFormatter
-from api.service.state import RunLoadError
-from kg.settings import GraphSettings
 from tests.api.conftest import ClientFactory, runtime_of
 
 

@@ -11,9 +11,8 @@ from fastapi import FastAPI, Query, Request
 from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from api.service.routers.common import parse_query, query_parameters
-from api.service.schemas import RecommendationFilters
+from tailgraph.api.service.routers.common import parse_query, query_parameters
+from tailgraph.api.service.schemas import RecommendationFilters
 
 
 def make_app() -> FastAPI:

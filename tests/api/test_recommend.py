@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 from fastapi.testclient import TestClient
+from tailgraph.gnn.evaluate import popularity_buckets
 
-from gnn.evaluate import popularity_buckets
 from tests.api.conftest import runtime_of
 
 

@@ -14,9 +14,9 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from encoders.model_files import bundled_model_dir
-from encoders.settings import EncoderSettings
-from encoders.text_encoder import TextEncoder
+from tailgraph.encoders.model_files import bundled_model_dir
+from tailgraph.encoders.settings import EncoderSettings
+from tailgraph.encoders.text_encoder import TextEncoder
 
 
 def cpu_settings(**overrides: object) -> EncoderSettings:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-from encoders.device import resolve_device, resolve_dtype
-from encoders.pooling import pool, pooling_modes_from_config
-from encoders.settings import EncoderSettings
+from tailgraph.encoders.device import resolve_device, resolve_dtype
+from tailgraph.encoders.pooling import pool, pooling_modes_from_config
+from tailgraph.encoders.settings import EncoderSettings
 
 # Two texts, T=3, d=2. Text 0 has 2 real tokens (right padding); text 1 has 2 (left padding).
 STATES = torch.tensor(

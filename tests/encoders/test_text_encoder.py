@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 import torch
-
-from encoders.model_files import read_model_spec, resolve_model_dir
-from encoders.settings import EncoderSettings
-from encoders.text_encoder import TextEncoder
+from tailgraph.encoders.model_files import read_model_spec, resolve_model_dir
+from tailgraph.encoders.settings import EncoderSettings
+from tailgraph.encoders.text_encoder import TextEncoder
 
 TEXTS = [
     "Toy Story (1995)\nAn animated film about toys that come to life.",

@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-
-from encoders.templates import (
+from tailgraph.encoders.templates import (
     TEMPLATE_VERSION,
     EmptyTextError,
     build_item_text,

@@ -6,16 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from encoders import TextEncoder
-from gnn.data import TrainData, build_train_data
-from gnn.features import TextFeatures, text_features
-from gnn.split import split_interactions
-from kg.importer import import_dataset
-from kg.sample import generate_sample
-from kg.settings import GraphSettings
-from kg.snapshot import GraphSnapshot, take_snapshot
-from kg.store import open_store
+from tailgraph.encoders import TextEncoder
+from tailgraph.gnn.data import TrainData, build_train_data
+from tailgraph.gnn.features import TextFeatures, text_features
+from tailgraph.gnn.split import split_interactions
+from tailgraph.kg.importer import import_dataset
+from tailgraph.kg.sample import generate_sample
+from tailgraph.kg.settings import GraphSettings
+from tailgraph.kg.snapshot import GraphSnapshot, take_snapshot
+from tailgraph.kg.store import open_store
 
 
 def _snapshot(home: Path, tmp: Path, size: str) -> GraphSnapshot:

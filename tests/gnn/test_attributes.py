@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import torch
-
-from gnn.data import user_attributes
+from tailgraph.gnn.data import user_attributes
 
 
 def test_columns_are_coded_binned_or_dropped() -> None:

@@ -6,12 +6,11 @@ from pathlib import Path
 
 import pytest
 import torch
-
-import gnn.train
-from gnn.checkpoint import describe
-from gnn.data import TrainData
-from gnn.models.tailgraph import TailgraphModel
-from gnn.train import TrainConfig, TrainResult, fit, seed_everything
+from tailgraph.gnn import train as gnn_train
+from tailgraph.gnn.checkpoint import describe
+from tailgraph.gnn.data import TrainData
+from tailgraph.gnn.models.tailgraph import TailgraphModel
+from tailgraph.gnn.train import TrainConfig, TrainResult, fit, seed_everything
 
 CONFIG = TrainConfig(epochs=4, min_epochs=4, batch_size=256, progress=False, seed=3)
 
@@ -35,7 +34,7 @@ def test_an_interrupted_run_resumes_to_the_uninterrupted_result(
     reference, expected = _fit(tiny_data, None)
 
     # Crash while validating epoch 3: the checkpoint of epoch 2 is what survives.
-    real_validation = gnn.train.validation_ndcg
+    real_validation = gnn_train.validation_ndcg
     calls = {"n": 0}
 
     def crash_on_third(model: object, data: TrainData) -> float:
@@ -45,10 +44,10 @@ def test_an_interrupted_run_resumes_to_the_uninterrupted_result(
         return real_validation(model, data)  # type: ignore[arg-type]
 
     checkpoint = tmp_path / "tailgraph.safetensors"
-    monkeypatch.setattr(gnn.train, "validation_ndcg", crash_on_third)
+    monkeypatch.setattr(gnn_train, "validation_ndcg", crash_on_third)
     with pytest.raises(KeyboardInterrupt):
         _fit(tiny_data, checkpoint)
-    monkeypatch.setattr(gnn.train, "validation_ndcg", real_validation)
+    monkeypatch.setattr(gnn_train, "validation_ndcg", real_validation)
     assert describe(checkpoint)["epoch"] == 2
 
     # A fresh process would build the model from scratch, then find the checkpoint.

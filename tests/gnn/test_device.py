@@ -11,16 +11,15 @@ from pathlib import Path
 
 import pytest
 import torch
-
-from encoders import TextEncoder
-from gnn.config import harness_config
-from gnn.data import TrainData
-from gnn.evaluate import evaluate
-from gnn.harness import HarnessConfig, HarnessResult, run_comparison
-from gnn.models.tailgraph import TailgraphConfig
-from gnn.run_dir import load_run, write_run
-from gnn.train import TrainConfig, training_device
-from kg.snapshot import GraphSnapshot
+from tailgraph.encoders import TextEncoder
+from tailgraph.gnn.config import harness_config
+from tailgraph.gnn.data import TrainData
+from tailgraph.gnn.evaluate import evaluate
+from tailgraph.gnn.harness import HarnessConfig, HarnessResult, run_comparison
+from tailgraph.gnn.models.tailgraph import TailgraphConfig
+from tailgraph.gnn.run_dir import load_run, write_run
+from tailgraph.gnn.train import TrainConfig, training_device
+from tailgraph.kg.snapshot import GraphSnapshot
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 MODELS = ("tailgraph", "tailgraph_kg", "lightgcn", "bpr_mf", "mostpop", "text_knn")

@@ -10,13 +10,12 @@ from pathlib import Path
 
 import pytest
 import torch
-
-from encoders import TextEncoder
-from gnn.harness import HarnessConfig, run_comparison
-from gnn.report import write_report
-from gnn.run_dir import load_run, write_run
-from gnn.train import TrainConfig
-from kg.snapshot import GraphSnapshot
+from tailgraph.encoders import TextEncoder
+from tailgraph.gnn.harness import HarnessConfig, run_comparison
+from tailgraph.gnn.report import write_report
+from tailgraph.gnn.run_dir import load_run, write_run
+from tailgraph.gnn.train import TrainConfig
+from tailgraph.kg.snapshot import GraphSnapshot
 
 
 @pytest.fixture(scope="module")
@@ -64,12 +63,12 @@ def test_run_directory_round_trip_and_evaluate_command(
     # The attribute vocabulary travels with the run: serving codes values as training did.
     assert data.user_attr_columns == comparison.data.user_attr_columns
     assert torch.equal(data.user_attr, comparison.data.user_attr)
-    from gnn.evaluate import evaluate
+    from tailgraph.gnn.evaluate import evaluate
 
     again = evaluate(model.score, data, "test")["overall"]["ndcg@20"]  # type: ignore[index]
     assert again == pytest.approx(metrics["models"]["tailgraph"]["overall"]["ndcg@20"], abs=1e-6)
     result = subprocess.run(
-        [sys.executable, "-m", "api.cli", "evaluate", str(run)],
+        [sys.executable, "-m", "tailgraph.api.cli", "evaluate", str(run)],
         capture_output=True, text=True, env=os.environ.copy(), check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -94,7 +93,7 @@ def test_no_cold_items_trains_evaluates_and_writes_a_run(
                     result.metrics, {"dataset": "tiny"}, write_report)  # fmt: skip
     assert "cold" in (run / "report.md").read_text()
     evaluated = subprocess.run(
-        [sys.executable, "-m", "api.cli", "evaluate", str(run)],
+        [sys.executable, "-m", "tailgraph.api.cli", "evaluate", str(run)],
         capture_output=True, text=True, env=os.environ.copy(), check=False,
     )  # fmt: skip
     assert evaluated.returncode == 0, evaluated.stderr
@@ -107,7 +106,7 @@ def test_train_command_writes_a_run_and_clears_its_checkpoints(
     out = tmp_path / "runs" / "tiny"
     env = {**os.environ, "TAILGRAPH_HOME": str(server_home), "TAILGRAPH_GRAPH_NAME": "gnn_tiny"}
     result = subprocess.run(
-        [sys.executable, "-m", "api.cli", "train", "--out", str(out), "--name", "tiny",
+        [sys.executable, "-m", "tailgraph.api.cli", "train", "--out", str(out), "--name", "tiny",
          "--set", "models=tailgraph,mostpop", "--set", "train.epochs=2",
          "--set", "train.min_epochs=1", "--set", "train.progress=false"],
         capture_output=True, text=True, env=env, check=False,

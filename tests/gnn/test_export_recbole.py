@@ -6,10 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-from gnn.export_recbole import export_recbole, recbole_config
-from gnn.split import split_interactions
-from kg.snapshot import GraphSnapshot
+from tailgraph.gnn.export_recbole import export_recbole, recbole_config
+from tailgraph.gnn.split import split_interactions
+from tailgraph.kg.snapshot import GraphSnapshot
 
 
 def _read(path: Path) -> pd.DataFrame:

@@ -6,8 +6,7 @@ import math
 
 import pytest
 import torch
-
-from gnn.metrics import user_metrics
+from tailgraph.gnn.metrics import user_metrics
 
 
 def test_single_user_hand_computed() -> None:

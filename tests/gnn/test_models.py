@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-from gnn.data import TrainData
-from gnn.models.attention_rerank import AttentionRerank
-from gnn.models.attr_cf import AttributeCF
-from gnn.models.blend import TextCFBlend
-from gnn.models.bpr_mf import BPRMF
-from gnn.models.kg_mlp import KGConcatMLP
-from gnn.models.lightgcn import LightGCN
-from gnn.models.mostpop import MostPop
-from gnn.models.tailgraph import TailgraphConfig, TailgraphModel
-from gnn.models.text_knn import TextKNN
+from tailgraph.gnn.data import TrainData
+from tailgraph.gnn.models.attention_rerank import AttentionRerank
+from tailgraph.gnn.models.attr_cf import AttributeCF
+from tailgraph.gnn.models.blend import TextCFBlend
+from tailgraph.gnn.models.bpr_mf import BPRMF
+from tailgraph.gnn.models.kg_mlp import KGConcatMLP
+from tailgraph.gnn.models.lightgcn import LightGCN
+from tailgraph.gnn.models.mostpop import MostPop
+from tailgraph.gnn.models.tailgraph import TailgraphConfig, TailgraphModel
+from tailgraph.gnn.models.text_knn import TextKNN
 
 
 def _batch(data: TrainData, n_neg: int = 8) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -135,9 +134,8 @@ def test_history_override_changes_the_user_vector(tiny_data: TrainData) -> None:
 
 
 def test_relation_conv_matches_the_stock_transformer_conv() -> None:
+    from tailgraph.gnn.models.content_tower import RelationTransformerConv
     from torch_geometric.nn import TransformerConv
-
-    from gnn.models.content_tower import RelationTransformerConv
 
     torch.manual_seed(0)
     n, m, r, d = 30, 120, 5, 8

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import torch
-
-from gnn.data import TrainData
-from gnn.models.content_tower import ContentTower
-from gnn.sampling import IncomingEdges, sample_subgraph
+from tailgraph.gnn.data import TrainData
+from tailgraph.gnn.models.content_tower import ContentTower
+from tailgraph.gnn.sampling import IncomingEdges, sample_subgraph
 
 
 def _graph(data: TrainData) -> IncomingEdges:

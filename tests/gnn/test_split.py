@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
-from gnn.split import ratio_counts, split_interactions
+from tailgraph.gnn.split import ratio_counts, split_interactions
 
 
 @pytest.mark.parametrize(

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import torch
-
-from gnn.data import TrainData
-from gnn.models.bpr_mf import BPRMF
-from gnn.train import NegativeSampler, TrainConfig, fit
+from tailgraph.gnn.data import TrainData
+from tailgraph.gnn.models.bpr_mf import BPRMF
+from tailgraph.gnn.train import NegativeSampler, TrainConfig, fit
 
 
 def test_negatives_are_warm_and_never_the_users_training_items(tiny_data: TrainData) -> None:

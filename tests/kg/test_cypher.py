@@ -9,12 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from kg.adapters import load_dataset
-from kg.cypher_files import CYPHER_DIR, available_statements, fill_identifiers
-from kg.importer import import_dataset
-from kg.sample import write_sample
-from kg.store import GraphStore
+from tailgraph.kg.adapters import load_dataset
+from tailgraph.kg.cypher_files import CYPHER_DIR, available_statements, fill_identifiers
+from tailgraph.kg.importer import import_dataset
+from tailgraph.kg.sample import write_sample
+from tailgraph.kg.store import GraphStore
 
 # Parameters for the statements that take any; the sample's ids are used where ids are needed.
 PARAMS = {
@@ -102,14 +101,22 @@ def test_cli_cypher_prints_table_and_json(
     sample_graph: GraphStore, cli_env: dict[str, str]
 ) -> None:
     env = {**os.environ, **cli_env}
-    run = [sys.executable, "-m", "api.cli", "cypher", "most_popular_items", "--param", "limit=3"]
+    run = [
+        sys.executable,
+        "-m",
+        "tailgraph.api.cli",
+        "cypher",
+        "most_popular_items",
+        "--param",
+        "limit=3",
+    ]
     as_json = subprocess.run([*run, "--json"], capture_output=True, text=True, env=env, check=True)
     rows = json.loads(as_json.stdout)
     assert len(rows) == 3 and set(rows[0]) == {"item_id", "title", "interactions"}
     table = subprocess.run(run, capture_output=True, text=True, env=env, check=True)
     assert rows[0]["item_id"] in table.stdout
     missing = subprocess.run(
-        [sys.executable, "-m", "api.cli", "cypher", "no_such_query"],
+        [sys.executable, "-m", "tailgraph.api.cli", "cypher", "no_such_query"],
         capture_output=True, text=True, env=env, check=False,
     )  # fmt: skip
     assert missing.returncode != 0 and "Known names" in missing.stderr

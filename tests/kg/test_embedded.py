@@ -11,19 +11,18 @@ import time
 from pathlib import Path
 
 import pytest
-
-from kg.adapters import load_dataset
-from kg.embedded import EmbeddedServer
-from kg.errors import GraphUnavailable
-from kg.importer import import_dataset
-from kg.sample import write_sample
-from kg.settings import GraphSettings
-from kg.store import open_store
+from tailgraph.kg.adapters import load_dataset
+from tailgraph.kg.embedded import EmbeddedServer
+from tailgraph.kg.errors import GraphUnavailable
+from tailgraph.kg.importer import import_dataset
+from tailgraph.kg.sample import write_sample
+from tailgraph.kg.settings import GraphSettings
+from tailgraph.kg.store import open_store
 
 
 def tailgraph(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "api.cli", *args],
+        [sys.executable, "-m", "tailgraph.api.cli", *args],
         capture_output=True, text=True, env={**os.environ, **env}, check=False,
     )  # fmt: skip
 
@@ -79,7 +78,7 @@ def test_sigterm_to_a_program_with_a_temporary_server_still_stops_it(tmp_path: P
     program = (
         "import sys, time\n"
         "from pathlib import Path\n"
-        "from kg.embedded import EmbeddedServer, exit_cleanly_on_sigterm\n"
+        "from tailgraph.kg.embedded import EmbeddedServer, exit_cleanly_on_sigterm\n"
         "exit_cleanly_on_sigterm()\n"
         "server = EmbeddedServer(Path(sys.argv[1]))\n"
         "server.start()\n"

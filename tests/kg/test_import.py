@@ -13,12 +13,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from kg.adapters import load_dataset
-from kg.importer import graph_counts, import_dataset
-from kg.sample import write_sample
-from kg.settings import GraphSettings
-from kg.store import GraphStore
+from tailgraph.kg.adapters import load_dataset
+from tailgraph.kg.importer import graph_counts, import_dataset
+from tailgraph.kg.sample import write_sample
+from tailgraph.kg.settings import GraphSettings
+from tailgraph.kg.store import GraphStore
 
 ITEMS = "item_id,title,description,year\n1,Alpha,First item,1990\n2,Beta,,1995\n3,Gamma,Third,\n"
 ENTITIES = "entity_id,name,type\ng1,Drama,genre\ng2,Comedy,genre\np1,Ann Lee,person\n"
@@ -46,7 +45,7 @@ def write_dir(path: Path, files: dict[str, str | bytes]) -> Path:
 
 def tailgraph(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "api.cli", *args],
+        [sys.executable, "-m", "tailgraph.api.cli", *args],
         capture_output=True, text=True, env={**os.environ, **env}, check=False,
     )  # fmt: skip
 
@@ -167,7 +166,7 @@ def test_bad_input_is_located_and_writes_nothing(
 
 
 def test_all_problems_are_reported_in_one_pass(store: GraphStore, tmp_path: Path) -> None:
-    from kg.errors import ValidationFailed
+    from tailgraph.kg.errors import ValidationFailed
 
     files = {
         **GOOD,
@@ -187,7 +186,7 @@ def test_sigkill_mid_import_then_rerun_gives_exact_counts(
     write_sample(src, size="small", seed=3)
     # The expected counts: the same data imported cleanly into another graph.
     reference = GraphSettings(home=graph_settings.home, graph_name=graph_settings.graph_name + "_r")
-    from kg.store import open_store
+    from tailgraph.kg.store import open_store
 
     with open_store(reference) as ref:
         expected = import_dataset(load_dataset(src), ref, tmp_path / "jr").graph_counts
@@ -195,7 +194,7 @@ def test_sigkill_mid_import_then_rerun_gives_exact_counts(
 
     env = {**cli_env, "TAILGRAPH_BATCH_SIZE": "200"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "import", str(src)],
+        [sys.executable, "-m", "tailgraph.api.cli", "import", str(src)],
         env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     journal_dir = graph_settings.home / "imports"

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-
-from kg.adapters import load_dataset
-from kg.dataset import REQUIRED_COLUMNS, Dataset
-from kg.sample import GENRES, generate_sample, write_sample
-from kg.validate import RESERVED_PROPERTIES, validate
+from tailgraph.kg.adapters import load_dataset
+from tailgraph.kg.dataset import REQUIRED_COLUMNS, Dataset
+from tailgraph.kg.sample import GENRES, generate_sample, write_sample
+from tailgraph.kg.validate import RESERVED_PROPERTIES, validate
 
 SAFE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -23,10 +21,8 @@ def small() -> Dataset:
     return generate_sample("small", seed=0)
 
 
-def test_tiny_is_fast_and_complete() -> None:
-    start = time.perf_counter()
+def test_tiny_is_complete() -> None:
     ds = generate_sample("tiny", seed=0)
-    assert time.perf_counter() - start < 1.0
     assert len(ds.items) == 60 and ds.users is not None and len(ds.users) == 40
     assert ds.interactions is not None and 300 <= len(ds.interactions) <= 900
     for name, frame in ds.tables().items():

@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-
-from kg.adapters import load_dataset
-from kg.importer import import_dataset
-from kg.sample import generate_sample, write_sample
-from kg.snapshot import GraphSnapshot, take_snapshot
-from kg.store import GraphStore
+from tailgraph.kg.adapters import load_dataset
+from tailgraph.kg.importer import import_dataset
+from tailgraph.kg.sample import generate_sample, write_sample
+from tailgraph.kg.snapshot import GraphSnapshot, take_snapshot
+from tailgraph.kg.store import GraphStore
 
 
 def test_snapshot_matches_dataset_and_survives_save_load(store: GraphStore, tmp_path: Path) -> None:

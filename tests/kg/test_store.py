@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
-from kg.errors import CypherError, GraphUnavailable
-from kg.settings import GraphSettings
-from kg.store import GraphStore, Neo4jStore, open_store
+from tailgraph.kg.errors import CypherError, GraphUnavailable
+from tailgraph.kg.settings import GraphSettings
+from tailgraph.kg.store import GraphStore, Neo4jStore, open_store
 
 
 def test_run_returns_plain_dicts_with_parameters(store: GraphStore) -> None:

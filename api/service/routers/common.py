@@ -11,9 +11,8 @@ import torch
 from fastapi import Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
-
-from api.service.errors import invalid, not_found
-from api.service.state import Catalogue, ServingState
+from tailgraph.api.service.errors import invalid, not_found
+from tailgraph.api.service.state import Catalogue, ServingState
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -6,11 +6,10 @@ import json
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
-
-from api.service.dependencies import RuntimeDep, StateDep
-from api.service.errors import not_found, responses
-from api.service.routers.common import candidate_mask, json_items
-from api.service.schemas import (
+from tailgraph.api.service.dependencies import RuntimeDep, StateDep
+from tailgraph.api.service.errors import not_found, responses
+from tailgraph.api.service.routers.common import candidate_mask, json_items
+from tailgraph.api.service.schemas import (
     K_MAX,
     Id,
     ItemOut,
@@ -18,8 +17,8 @@ from api.service.schemas import (
     NewItemRequest,
     SimilarItems,
 )
-from api.service.scoring import similar
-from api.service.state import NewItem, ServingState
+from tailgraph.api.service.scoring import similar
+from tailgraph.api.service.state import NewItem, ServingState
 
 router = APIRouter(prefix="/items", tags=["items"])
 

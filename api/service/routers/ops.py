@@ -6,11 +6,10 @@ from pathlib import Path
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
-
-from api.service.dependencies import RuntimeDep
-from api.service.errors import responses
-from api.service.schemas import Health, Ready, ReloadRequest, ReloadResult, RunInfo
-from api.service.state import ServingState
+from tailgraph.api.service.dependencies import RuntimeDep
+from tailgraph.api.service.errors import responses
+from tailgraph.api.service.schemas import Health, Ready, ReloadRequest, ReloadResult, RunInfo
+from tailgraph.api.service.state import ServingState
 
 router = APIRouter(tags=["ops"])
 admin = APIRouter(prefix="/admin", tags=["admin"])

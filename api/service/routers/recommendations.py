@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import torch
 from fastapi import APIRouter, Response
-
-from api.service.dependencies import RuntimeDep, StateDep
-from api.service.errors import ApiError, invalid, responses
-from api.service.routers.common import candidate_mask, recommendations_response
-from api.service.schemas import AnonymousRequest, Recommendations
-from api.service.scoring import top_k_of
-from encoders import EmptyTextError
+from tailgraph.api.service.dependencies import RuntimeDep, StateDep
+from tailgraph.api.service.errors import ApiError, invalid, responses
+from tailgraph.api.service.routers.common import candidate_mask, recommendations_response
+from tailgraph.api.service.schemas import AnonymousRequest, Recommendations
+from tailgraph.api.service.scoring import top_k_of
+from tailgraph.encoders import EmptyTextError
 
 router = APIRouter(tags=["recommendations"])
 

@@ -5,18 +5,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
-
-from api.service.batching import ScoringBatcher
-from api.service.dependencies import RuntimeDep, StateDep
-from api.service.errors import not_found, responses
-from api.service.explain import parse_rows, rank_paths
-from api.service.routers.common import (
+from tailgraph.api.service.batching import ScoringBatcher
+from tailgraph.api.service.dependencies import RuntimeDep, StateDep
+from tailgraph.api.service.errors import not_found, responses
+from tailgraph.api.service.explain import parse_rows, rank_paths
+from tailgraph.api.service.routers.common import (
     candidate_mask,
     parse_query,
     query_parameters,
     recommendations_response,
 )
-from api.service.schemas import (
+from tailgraph.api.service.schemas import (
     Explanation,
     ExplanationPath,
     Id,
@@ -27,8 +26,8 @@ from api.service.schemas import (
     RecommendationFilters,
     Recommendations,
 )
-from api.service.scoring import top_k
-from api.service.state import ServingState
+from tailgraph.api.service.scoring import top_k
+from tailgraph.api.service.state import ServingState
 
 router = APIRouter(prefix="/users", tags=["users"])
 
