@@ -399,7 +399,9 @@ def train(
         _fail("models: the run directory holds the Tailgraph model; include 'tailgraph'")
     # Checkpoints beside the run: a re-run of an interrupted command resumes from them.
     checkpoints = Path(harness.train.checkpoint_dir or out.parent / f".{out.name}.checkpoints")
-    harness.train.checkpoint_dir = str(checkpoints)
+    harness = harness.model_copy(
+        update={"train": harness.train.model_copy(update={"checkpoint_dir": str(checkpoints)})}
+    )
     console.print(f"checkpoints in {checkpoints} (removed once the run is written)")
     result = run_comparison(snapshot, harness, dataset_name, cache_dir=_cache_dir())
     assert result.model is not None
@@ -413,16 +415,15 @@ def train(
 @app.command("evaluate")
 def evaluate_run(run_dir: Annotated[Path, typer.Argument(help="A run directory.")]) -> None:
     """Re-score a run's Tailgraph model on its stored split; print the run's comparison."""
-    from tailgraph.gnn.evaluate import evaluate
+    from tailgraph.gnn.harness import evaluate_model
     from tailgraph.gnn.report import comparison_table
     from tailgraph.gnn.run_dir import load_run
 
     with user_errors():
         if not (run_dir / "metrics.json").exists():
             raise FileNotFoundError(f"{run_dir}: expected a run directory with metrics.json")
-        model, data, _ = load_run(run_dir)
-    metrics = evaluate(model.score, data, "test")
-    metrics["cold"] = evaluate(model.score, data, "cold")["overall"]
+        model, _, _ = load_run(run_dir)
+    metrics = evaluate_model(model)
     stored = json.loads((run_dir / "metrics.json").read_text())
     console.print(comparison_table(stored["models"]), markup=False, highlight=False)
     fresh = metrics["overall"]["ndcg@20"]  # type: ignore[index]

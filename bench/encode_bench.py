@@ -53,7 +53,6 @@ from tailgraph.encoders import (  # noqa: E402
     TextEncoder,
     encode_with_cache,
     item_text,
-    item_title_text,
 )
 
 
@@ -93,7 +92,7 @@ def load_lastfm_texts(data: Path) -> list[str]:
         for line in handle:
             artist_id, name = line.split("\t")[:2]
             description = by_index.get(index_of_artist.get(artist_id, ""))
-            texts.append(item_text(name, description) if description else item_title_text(name))
+            texts.append(item_text(name, description))
     return texts
 
 

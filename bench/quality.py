@@ -50,7 +50,8 @@ DATASETS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 HEADLINE = (
     ("overall", "ndcg@20"), ("overall", "recall@20"), ("head", "recall@20"), ("mid", "recall@20"),
-    ("tail", "recall@20"), ("cold", "recall@20"),
+    ("tail", "recall@20"), ("cold", "recall@20"), ("cold", "ndcg@20"), ("hybrid", "ndcg@20"),
+    ("hybrid", "recall@20"),
 )  # fmt: skip
 
 
@@ -70,7 +71,8 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, dict[str, list[float]]]:
         for model, metrics in run["models"].items():
             row = out.setdefault(model, {})
             for group, name in HEADLINE:
-                row.setdefault(f"{group} {name}", []).append(metrics[group][name])
+                block = metrics[group]["overall"] if group == "hybrid" else metrics[group]
+                row.setdefault(f"{group} {name}", []).append(block.get(name, float("nan")))
             for key in ("coverage@20", "mean_popularity@20", "train_seconds", "eval_seconds"):
                 row.setdefault(key, []).append(metrics[key])
     return out
@@ -95,28 +97,66 @@ def print_table(dataset: str, summary: dict[str, dict[str, list[float]]]) -> Non
         print(f"| {model} | " + " | ".join(cells) + " |", flush=True)
 
 
-def goals(summary: dict[str, dict[str, list[float]]]) -> dict[str, Any]:
+COLD_START_PEERS = ("dropoutnet", "aldi", "clcrec", "text_knn", "kg_concat_mlp", "blend_text_cf")
+
+
+def goals(runs: list[dict[str, Any]], summary: dict[str, dict[str, list[float]]]) -> dict[str, Any]:
+    """The issues' goals for the default model, as ratios (a goal is met at ≥ 1 unless said)."""
+
     def mean(model: str, column: str) -> float:
         return mean_std(summary[model][column])[0] if model in summary else float("nan")
 
-    baselines = [m for m in summary if not m.startswith("tailgraph")]
-    best = max(baselines, key=lambda m: mean(m, "overall ndcg@20")) if baselines else None
-    ours = mean("tailgraph", "overall ndcg@20")
-    return {
-        "best_baseline": best,
-        "ndcg@20_ours_vs_best": [ours, mean(best, "overall ndcg@20") if best else float("nan")],
-        "tail_recall@20_ratio_vs_lightgcn": mean("tailgraph", "tail recall@20")
-        / max(mean("lightgcn", "tail recall@20"), 1e-12),
-        "cold_recall@20_ratio_vs_text_knn": mean("tailgraph", "cold recall@20")
-        / max(mean("text_knn", "cold recall@20"), 1e-12),
-    }
+    def ratio(a: float, b: float) -> float:
+        return a / b if b > 0 else float("nan")
+
+    out: dict[str, Any] = {}
+    if "tailgraph_no_kg" in summary:  # KG propagation vs the same model without it
+        ref = "tailgraph_no_kg"
+        out["vs_no_kg"] = {
+            column: ratio(mean("tailgraph", column), mean(ref, column))
+            for column in ("cold recall@20", "tail recall@20", "hybrid ndcg@20",
+                           "overall ndcg@20", "train_seconds")
+        }  # fmt: skip
+        if "tailgraph_shuffled_kg" in summary:
+            gain = mean("tailgraph", "cold recall@20") - mean(ref, "cold recall@20")
+            lost = mean("tailgraph", "cold recall@20") - mean("tailgraph_shuffled_kg",
+                                                              "cold recall@20")  # fmt: skip
+            out["shuffled_kg_share_of_cold_gain_lost"] = lost / gain if gain > 0 else float("nan")
+    if "lightgcn" in summary and "tailgraph" in summary:  # robustness, seed by seed
+        out["seeds_at_or_above_lightgcn"] = {
+            column: [
+                run["models"]["tailgraph"][group][metric]
+                >= run["models"]["lightgcn"][group][metric]
+                for run in runs
+            ]
+            for column, (group, metric) in {
+                "overall ndcg@20": ("overall", "ndcg@20"), "tail recall@20": ("tail", "recall@20"),
+            }.items()
+        }  # fmt: skip
+    peers = [m for m in summary if not m.startswith("tailgraph")]
+    if peers and "tailgraph" in summary:
+
+        def best(column: str, among: list[str]) -> tuple[str | None, float]:
+            scored = [(mean(m, column), m) for m in among if mean(m, column) == mean(m, column)]
+            value, model = max(scored, default=(float("nan"), None))
+            return model, value
+
+        cold_peers = [m for m in peers if m in COLD_START_PEERS]
+        for key, column, among in (
+            ("overall_ndcg@20_vs_best_peer", "overall ndcg@20", peers),
+            ("tail_recall@20_vs_best_peer", "tail recall@20", peers),
+            ("cold_recall@20_vs_best_cold_start_peer", "cold recall@20", cold_peers),
+            ("hybrid_ndcg@20_vs_best_peer", "hybrid ndcg@20", peers),
+        ):
+            model, value = best(column, among)
+            out[key] = {"peer": model, "ratio": ratio(mean("tailgraph", column), value)}
+    return out
 
 
-def report_dataset(runs: list[dict[str, Any]], prep_s: float | None) -> dict[str, Any]:
-    """Print one dataset's table and goals; return its entry of the final JSON."""
-    name = runs[0]["dataset"]
+def report_dataset(label: str, runs: list[dict[str, Any]], prep_s: float | None) -> dict[str, Any]:
+    """Print one condition's table and goals; return its entry of the final JSON."""
     summary = summarise(runs)
-    print_table(name, summary)
+    print_table(label, summary)
     entry = {
         "split": runs[0]["split"],
         "import_snapshot_seconds": None if prep_s is None else round(prep_s, 1),
@@ -128,32 +168,39 @@ def report_dataset(runs: list[dict[str, Any]], prep_s: float | None) -> dict[str
             model: {col: [round(v, 5) for v in mean_std(vals)] for col, vals in row.items()}
             for model, row in summary.items()
         },
-        "goals": goals(summary),
+        "goals": goals(runs, summary),
     }
     print(json.dumps(entry["goals"]), flush=True)
     return entry
 
 
-def summarise_files(outs: list[Path], datasets: list[str], seeds: list[int]) -> None:
+def condition(name: str, text: str, tag: str) -> str:
+    """The label of one condition (dataset, text regime, optional tag such as a split)."""
+    return f"{name}-{text}" + (f"-{tag}" if tag else "")
+
+
+def summarise_files(
+    outs: list[Path], datasets: list[str], texts: list[str], tag: str, seeds: list[int]
+) -> None:
     """Report per-seed JSON files; several `--out` folders (e.g. baselines and ours run as
-    separate processes with different batch sizes) are merged model by model, after
-    checking that each seed's split is the same in all of them."""
+    separate processes) are merged model by model, after checking that each seed's split
+    is the same in all of them."""
     report: dict[str, Any] = {"bench": "quality", "seeds": seeds, "datasets": {}}
-    for name in datasets:
+    for label in (condition(n, t, tag) for n in datasets for t in texts):
         runs = []
         for seed in seeds:
             parts = [
                 json.loads(f.read_text())
-                for f in (out / f"{name}-seed{seed}.json" for out in outs)
+                for f in (out / f"{label}-seed{seed}.json" for out in outs)
                 if f.exists()
             ]
             if not parts:
-                print(f"# {name} seed {seed}: no results in {[str(o) for o in outs]}")
+                print(f"# {label} seed {seed}: no results in {[str(o) for o in outs]}")
                 continue
             run = {**parts[0], "models": {}}
             for part in parts:
                 if part["split"] != run["split"]:
-                    raise SystemExit(f"{name} seed {seed}: different splits in {outs}")
+                    raise SystemExit(f"{label} seed {seed}: different splits in {outs}")
                 run["models"].update(part["models"])
             run["wall_seconds"] = sum(p.get("wall_seconds") or 0.0 for p in parts)
             run["peak_rss_mb"] = max(p.get("peak_rss_mb") or 0.0 for p in parts)
@@ -161,7 +208,7 @@ def summarise_files(outs: list[Path], datasets: list[str], seeds: list[int]) -> 
             run["peak_gpu_mb"] = max(gpu) if gpu else None
             runs.append(run)
         if runs:
-            report["datasets"][name] = report_dataset(runs, None)
+            report["datasets"][label] = report_dataset(label, runs, None)
     sys.stdout.write(json.dumps(report) + "\n")
 
 
@@ -218,16 +265,17 @@ def load_prepared(directory: Path) -> tuple[GraphSnapshot, Features]:
 
 
 def run_seeds(
-    name: str, snapshot: GraphSnapshot, features: Features, args: argparse.Namespace
+    name: str, text: str, snapshot: GraphSnapshot, features: Features, args: argparse.Namespace
 ) -> list[dict[str, Any]]:
+    label = condition(name, text, args.tag)
     runs = []
     for seed in args.seeds:
-        raw: dict[str, Any] = {"seed": seed, "models": args.models}
+        raw: dict[str, Any] = {"seed": seed, "models": args.models, "text": text}
         for pair in args.set:
             key, _, value = pair.partition("=")
             raw[key] = value
         config = harness_config(raw)
-        print(f"# {name} seed {seed}", flush=True)
+        print(f"# {label} seed {seed}", flush=True)
         if torch.cuda.is_available():
             torch.cuda.reset_peak_memory_stats()
         seed_started = time.perf_counter()
@@ -243,7 +291,7 @@ def run_seeds(
         }
         runs.append(metrics)
         args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / f"{name}-seed{seed}.json").write_text(json.dumps(metrics, indent=2))
+        (args.out / f"{label}-seed{seed}.json").write_text(json.dumps(metrics, indent=2))
     return runs
 
 
@@ -253,6 +301,11 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--models", default=",".join(ALL_MODELS))
+    parser.add_argument("--text", nargs="+", default=["full", "title"], help="text regimes")
+    parser.add_argument(
+        "--tag", default="", help="label for a variant condition, e.g. 'random' with "
+        "--set split_order=random (part of the result file names)"
+    )  # fmt: skip
     parser.add_argument("--set", nargs="*", default=[], help="harness overrides key=value")
     parser.add_argument("--cache", type=Path, default=REPO / ".bench" / "embeddings")
     parser.add_argument("--threads", type=int, default=2)
@@ -272,7 +325,7 @@ def main() -> None:
     args = parser.parse_args()
     exit_cleanly_on_sigterm()  # a killed run still stops its graph server
     if args.summarise:
-        summarise_files([args.out, *args.merge], args.datasets, args.seeds)
+        summarise_files([args.out, *args.merge], args.datasets, args.text, args.tag, args.seeds)
         return
     torch.set_num_threads(args.threads)
     report: dict[str, Any] = {"bench": "quality", "seeds": args.seeds, "datasets": {}}
@@ -297,13 +350,14 @@ def main() -> None:
                     return text_features(snapshot, variant, encoder, args.cache)
 
             if args.prepare is not None:
-                variants = ["full"] + (["title_only"] if "title_only" in args.models else [])
-                save_prepared(args.prepare / name, snapshot, features, variants)
+                save_prepared(args.prepare / name, snapshot, features, args.text)
                 print(f"# {name}: prepared in {args.prepare / name}", flush=True)
                 continue
             prep_s = None if args.prepared else time.perf_counter() - started
-            runs = run_seeds(name, snapshot, features, args)
-            report["datasets"][name] = report_dataset(runs, prep_s)
+            for text in args.text:
+                runs = run_seeds(name, text, snapshot, features, args)
+                label = condition(name, text, args.tag)
+                report["datasets"][label] = report_dataset(label, runs, prep_s)
     if args.prepare is not None:
         return
     report["peak_rss_mb"] = _peak_rss_mb()

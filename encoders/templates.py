@@ -11,9 +11,11 @@ truncation at ``max_length`` tokens cuts the end)::
     {attribute key}: {value}; {attribute key}: {value}
     {relation}: {entity name}, {entity name}; {relation}: {entity name}
 
-Item, variant ``title_only`` (the ablation without descriptions, attributes or KG text)::
+Item, variant ``title`` (the catalogue without descriptions, where the KG is the only
+source of facts: no description, no entity names)::
 
     {title}
+    {attribute key}: {value}; {attribute key}: {value}
 
 Entity::
 
@@ -51,8 +53,8 @@ from typing import Literal
 
 TEMPLATE_VERSION = "1"
 
-ItemTextVariant = Literal["full", "title_only"]
-ITEM_TEXT_VARIANTS: tuple[ItemTextVariant, ...] = ("full", "title_only")
+ItemTextVariant = Literal["full", "title"]
+ITEM_TEXT_VARIANTS: tuple[ItemTextVariant, ...] = ("full", "title")
 
 _WHITESPACE = re.compile(r"\s+")
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
@@ -130,9 +132,10 @@ def _attribute_text(value: object) -> str:
     return clean_text(value)
 
 
-def item_title_text(title: object) -> str:
-    """Variant ``title_only`` of the item template: the cleaned title alone."""
-    return clean_text(title)
+def item_title_text(title: object, attributes: Mapping[str, object] | None = None) -> str:
+    """Variant ``title`` of the item template: the full template without the description
+    and the KG relations."""
+    return item_text(title, None, attributes, None)
 
 
 def build_item_text(
@@ -145,8 +148,8 @@ def build_item_text(
     """Item text for a named variant, for code that switches variants by configuration."""
     if variant == "full":
         return item_text(title, description, attributes, related)
-    if variant == "title_only":
-        return item_title_text(title)
+    if variant == "title":
+        return item_title_text(title, attributes)
     raise ValueError(f"item text variant must be one of {ITEM_TEXT_VARIANTS}; got {variant!r}")
 
 

@@ -68,8 +68,10 @@ class TrainData:
     history: torch.Tensor  # [U, L] most recent training items, -1 = padding
     user_attr: torch.Tensor  # [U, A] category codes, 0 = missing
     user_attr_columns: list[AttributeColumn]
-    cold_items: torch.Tensor  # [C] long
-    warm_mask: torch.Tensor  # [I] bool: item may be recommended in the warm evaluation
+    cold_items: torch.Tensor  # [C] long: the cold test items
+    warm_mask: torch.Tensor  # [I] bool: neither a cold test nor a cold validation item
+    cold_valid_items: torch.Tensor  # [Cv] long
+    kg_degree: torch.Tensor  # [I] long: triples the item is in (snapshot KG, before pruning)
     # Evaluation sets: per user, item lists (CSR-like: pointer + items).
     seen: dict[str, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
     relevant: dict[str, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
@@ -274,6 +276,7 @@ def build_train_data(
     attr, attr_columns = user_attributes(snapshot.users)
     warm = torch.ones(num_items, dtype=torch.bool)
     warm[torch.from_numpy(split.cold_items).long()] = False
+    warm[torch.from_numpy(split.cold_valid_items).long()] = False
 
     data = TrainData(
         num_users=num_users,
@@ -293,11 +296,38 @@ def build_train_data(
         user_attr_columns=attr_columns,
         cold_items=torch.from_numpy(split.cold_items).long(),
         warm_mask=warm,
+        cold_valid_items=torch.from_numpy(split.cold_valid_items).long(),
+        kg_degree=torch.from_numpy(item_kg_degree(snapshot)),
     )
-    data.seen["valid"] = _csr(users[tr], items[tr], num_users)
-    both = np.concatenate([tr, split.valid])
-    data.seen["test"] = _csr(users[both], items[both], num_users)
-    data.seen["cold"] = _csr(np.array([], int), np.array([], int), num_users)
-    for name, rows in (("valid", split.valid), ("test", split.test), ("cold", split.cold_test)):
+    none = np.array([], dtype=np.int64)
+    seen = {
+        "valid": tr,
+        "test": np.concatenate([tr, split.valid]),
+        "cold": none,
+        "cold_valid": none,
+        "hybrid": np.concatenate([tr, split.valid, split.cold_valid]),
+        "hybrid_valid": tr,
+    }
+    relevant = {
+        "valid": split.valid,
+        "test": split.test,
+        "cold": split.cold_test,
+        "cold_valid": split.cold_valid,
+        "hybrid": np.concatenate([split.test, split.cold_test]),
+        "hybrid_valid": np.concatenate([split.valid, split.cold_valid]),
+    }
+    for name, rows in seen.items():
+        data.seen[name] = _csr(users[rows], items[rows], num_users)
+    for name, rows in relevant.items():
         data.relevant[name] = _csr(users[rows], items[rows], num_users)
     return data
+
+
+def item_kg_degree(snapshot: GraphSnapshot) -> np.ndarray:
+    """[I] the number of KG triples each item is in (as head or tail), before any pruning."""
+    edges = snapshot.kg_edges
+    degree = np.zeros(snapshot.num_items, dtype=np.int64)
+    for side in ("head", "tail"):
+        is_item = (edges[f"{side}_type"] == "item").to_numpy()
+        degree += np.bincount(edges[side].to_numpy()[is_item], minlength=snapshot.num_items)
+    return degree

@@ -1,14 +1,28 @@
-"""Full-ranking evaluation of any scorer on the split's valid/test/cold sets.
+"""Full-ranking evaluation of any scorer on the split's evaluation sets.
 
-Protocol (same for every model):
-- warm sets (`valid`, `test`): candidates are all items except the held-out cold
-  items; the user's training items (and, for `test`, validation items) are excluded;
-- popularity buckets: warm items ranked by training interaction count, head = top
-  20 %, tail = bottom 50 %, mid = the rest; a test interaction counts in the bucket of
-  its item, and the bucket metric uses the same top-K list with only that bucket's
-  items as relevant;
-- `cold`: candidates are the cold items only (none has a training interaction), the
-  relevant items are the user's interactions with them.
+Protocol (same for every model); each part names its relevant interactions, its
+candidate items and the items masked out per user:
+
+| part           | relevant                  | candidates               | masked per user  |
+|----------------|---------------------------|--------------------------|------------------|
+| `valid`        | warm validation           | warm items               | train            |
+| `test`         | warm test                 | warm items               | train, valid     |
+| `cold`         | cold test items' inter.   | cold test items          | —                |
+| `cold_valid`   | cold valid. items' inter. | cold validation items    | —                |
+| `hybrid`       | warm test + cold test     | every item               | train, valid (1) |
+| `hybrid_valid` | warm valid + cold valid   | every item but cold test | train            |
+
+(1) and the user's cold-validation interactions, which are validation data too.
+
+Warm items are those with no held-out role (they may still have no training
+interaction). `hybrid` is what a served list is: warm and cold items ranked together.
+
+Groups (the same top-K list, only the group's items counted as relevant):
+- warm and hybrid parts: popularity buckets — warm items ranked by training
+  interaction count, head = top 20 %, tail = bottom 50 %, mid = the rest — and, in the
+  hybrid parts, `cold` for the held-out items;
+- cold parts: the item's KG degree (triples it is in, in the snapshot): `kg_degree_0`,
+  `kg_degree_1-2`, `kg_degree_3-5`, `kg_degree_6+`.
 """
 
 from __future__ import annotations
@@ -24,6 +38,9 @@ Scorer = Callable[[torch.Tensor], torch.Tensor]
 """users [B] -> scores [B, I] (higher is better)"""
 
 KS = (10, 20)
+PARTS = ("valid", "test", "cold", "cold_valid", "hybrid", "hybrid_valid")
+KG_DEGREE_GROUPS = {"kg_degree_0": (0, 0), "kg_degree_1-2": (1, 2), "kg_degree_3-5": (3, 5),
+                    "kg_degree_6+": (6, None)}  # fmt: skip
 
 
 def popularity_buckets(data: TrainData) -> torch.Tensor:
@@ -39,6 +56,41 @@ def popularity_buckets(data: TrainData) -> torch.Tensor:
     bucket[ranked[n_head : n - n_tail]] = 1
     bucket[ranked[n - n_tail :]] = 2
     return bucket
+
+
+def candidate_mask(data: TrainData, part: str) -> torch.Tensor:
+    """[I] bool: the items `part` ranks (see the table above)."""
+    if part in ("valid", "test"):
+        return data.warm_mask
+    mask = torch.zeros(data.num_items, dtype=torch.bool, device=data.device)
+    if part == "cold":
+        mask[data.cold_items] = True
+    elif part == "cold_valid":
+        mask[data.cold_valid_items] = True
+    elif part == "hybrid":
+        mask[:] = True
+    elif part == "hybrid_valid":
+        mask[:] = True
+        mask[data.cold_items] = False
+    else:
+        raise ValueError(f"evaluation part must be one of {PARTS}; got {part!r}")
+    return mask
+
+
+def item_groups(data: TrainData, part: str) -> dict[str, torch.Tensor]:
+    """Group name → [I] bool mask of its items, for `part` (see the module docstring)."""
+    device = data.device
+    if part in ("cold", "cold_valid"):
+        degree = data.kg_degree
+        return {
+            name: (degree >= low) & (degree <= high if high is not None else True)
+            for name, (low, high) in KG_DEGREE_GROUPS.items()
+        }
+    bucket = popularity_buckets(data).to(device)
+    groups = {name: bucket == b for b, name in enumerate(("head", "mid", "tail"))}
+    if part.startswith("hybrid"):
+        groups["cold"] = candidate_mask(data, part) & ~data.warm_mask
+    return groups
 
 
 def item_keys(num_items: int, device: torch.device) -> torch.Tensor:
@@ -84,24 +136,24 @@ def evaluate(
     ks: tuple[int, ...] = KS,
     with_buckets: bool = True,
 ) -> dict[str, object]:
-    """Metrics of `scorer` on `part` ("valid", "test" or "cold"), on the data's device."""
+    """Metrics of `scorer` on `part` (one of `PARTS`), on the data's device.
+
+    `{"overall": {recall@k, ndcg@k, hit@k}, <group>: {...}, coverage@k, mean_popularity@k,
+    users}`, plus `recommended_share@K` (head/mid/tail[/cold]) outside the cold parts;
+    groups only `with_buckets`.
+    """
     max_k = max(ks)
     device = data.device
     pointer, _ = data.relevant[part]
     users = torch.nonzero(pointer[1:] - pointer[:-1] > 0).flatten()
-    if part == "cold":
-        candidates = torch.zeros(data.num_items, dtype=torch.bool, device=device)
-        candidates[data.cold_items] = True
-    else:
-        candidates = data.warm_mask
-    buckets = popularity_buckets(data).to(device) if with_buckets and part != "cold" else None
-    groups = {"overall": None} if buckets is None else {
-        "overall": None, "head": 0, "mid": 1, "tail": 2,
-    }  # fmt: skip
+    candidates = candidate_mask(data, part)
+    masks = item_groups(data, part) if with_buckets else {}
+    groups: dict[str, torch.Tensor | None] = {"overall": None, **masks}
     per_user: dict[str, dict[str, list[torch.Tensor]]] = {g: {} for g in groups}
     popularity_sum, popularity_n = {k: 0.0 for k in ks}, {k: 0 for k in ks}
     covered = {k: torch.zeros(data.num_items, dtype=torch.bool, device=device) for k in ks}
-    bucket_slots = torch.zeros(3, dtype=torch.float64, device=device)
+    share_groups = {} if part.startswith("cold") else masks
+    slots = {name: 0.0 for name in share_groups}
 
     # Exact ties (MostPop over cold items, equal counts) are broken pseudo-randomly, not by
     # item index, which would leak whatever order the ids happen to have.
@@ -120,11 +172,10 @@ def evaluate(
                 covered[k][top[:, :k].reshape(-1)] = True
                 popularity_sum[k] += float(data.item_count[top[:, :k]].sum())
                 popularity_n[k] += top[:, :k].numel()
-            if buckets is not None:
-                slots = buckets[top[:, :max_k]].reshape(-1)
-                bucket_slots += torch.bincount(slots[slots >= 0], minlength=3).to(torch.float64)
-            for group, bucket_id in groups.items():
-                rel = relevant if bucket_id is None else relevant & (buckets == bucket_id)
+            for name, mask in share_groups.items():
+                slots[name] += float(mask[top].sum())
+            for group, mask in groups.items():
+                rel = relevant if mask is None else relevant & mask
                 hits = rel.gather(1, top)
                 for k in ks:
                     for name, values in user_metrics(hits, rel.sum(1), k).items():
@@ -137,10 +188,8 @@ def evaluate(
     for k in ks:
         out[f"coverage@{k}"] = float(covered[k].sum()) / max(n_candidates, 1)
         out[f"mean_popularity@{k}"] = popularity_sum[k] / max(popularity_n[k], 1)
-    if buckets is not None:
-        share = bucket_slots / bucket_slots.sum().clamp(min=1)
-        out[f"recommended_share@{max_k}"] = dict(
-            zip(("head", "mid", "tail"), share.tolist(), strict=True)
-        )
+    if share_groups:
+        total = max(sum(slots.values()), 1.0)
+        out[f"recommended_share@{max_k}"] = {name: n / total for name, n in slots.items()}
     out["users"] = len(users)
     return out

@@ -1,25 +1,36 @@
 """One harness: same split, same text features, same training budget, every model.
 
-`run_comparison` trains and evaluates Tailgraph, its ablations and every
-baseline on one seeded split of one snapshot and returns the `metrics.json`
-document (`{"dataset", "split", "seed", "models": {name: metrics}}`) together
-with the trained Tailgraph model and its data, for the run directory. Every model
-trains and is evaluated on `train.device` (CUDA when present, by default).
+`run_comparison` trains and evaluates the chosen models (`HarnessConfig.models`) on one
+seeded split of one snapshot and returns the `metrics.json` document (`{"dataset",
+"split", "seed", "text", "models": {name: metrics}}`) together with the trained Tailgraph
+model and its data, for the run directory. Every model trains and is evaluated on
+`train.device` (CUDA when present, by default).
+
+Each model name has one small factory (`FACTORIES`) that builds it from the run's
+`RunContext`; every model then goes through the same `train_and_evaluate`. Models built
+on a trained LightGCN (the blend, attention re-ranking, the cold-start peers) ask the
+context for it, so it is trained once per run and its seconds are counted once.
+
+The text regime (`text`) is a harness setting: `full` (title, description, attributes and
+the names of the item's KG entities) or `title` (title and attributes only: the catalogue
+where the KG is the only source of facts). Every model of a run reads the same text.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from tailgraph.encoders import TextEncoder
 from tailgraph.gnn.data import TrainData, build_train_data
-from tailgraph.gnn.evaluate import evaluate
+from tailgraph.gnn.evaluate import KG_DEGREE_GROUPS, evaluate
 from tailgraph.gnn.features import TextFeatures, text_features
+from tailgraph.gnn.kg_variants import removed_kg, shuffled_kg
 from tailgraph.gnn.models.attention_rerank import AttentionRerank
 from tailgraph.gnn.models.attr_cf import AttributeCF
 from tailgraph.gnn.models.base import Recommender
@@ -30,30 +41,111 @@ from tailgraph.gnn.models.lightgcn import LightGCN
 from tailgraph.gnn.models.mostpop import MostPop
 from tailgraph.gnn.models.tailgraph import TailgraphConfig, TailgraphModel
 from tailgraph.gnn.models.text_knn import TextKNN
-from tailgraph.gnn.split import Split, split_interactions
-from tailgraph.gnn.train import TrainConfig, fit, seed_everything, training_device, validation_ndcg
+from tailgraph.gnn.split import Split, SplitOrder, split_interactions
+from tailgraph.gnn.train import (
+    TrainConfig,
+    fit,
+    seed_everything,
+    training_device,
+    validation_ndcg,
+)
 from tailgraph.kg.snapshot import GraphSnapshot
 
-BASELINES = (
-    "mostpop", "bpr_mf", "lightgcn", "text_knn",
-    "blend_text_cf", "kg_concat_mlp", "attention_rerank", "attr_cf",
-)  # fmt: skip
-ABLATIONS = ("tailgraph_kg", "tailgraph_no_text", "tailgraph_title_only")
-ALL_MODELS = ("tailgraph", *ABLATIONS, *BASELINES)
+TextRegime = Literal["full", "title"]
 
 
 @dataclass
-class HarnessConfig:
+class Fitted:
+    """A trained (or built, when not trainable) and tuned model, with how it got there."""
+
+    model: Recommender
+    outcome: dict[str, Any]  # best_epoch, epochs_run, tuned values
+    seconds: float
+
+
+@dataclass
+class RunContext:
+    """What every factory may read: the run's settings, its data, and the models already
+    fitted in this run (the shared LightGCN teacher)."""
+
+    config: HarnessConfig
+    data: TrainData
+    checkpoint_dir: Path | None
+    fitted: dict[str, Fitted] = field(default_factory=dict)
+
+    def fit(self, name: str) -> Fitted:
+        """The model `name`, built by its factory and fitted once per run."""
+        if name not in self.fitted:
+            seed_everything(self.config.seed)
+            model = FACTORIES[name](self)  # may fit a teacher first: not counted here
+            self.fitted[name] = train_and_tune(model, self, name)
+        return self.fitted[name]
+
+    def lightgcn(self) -> LightGCN:
+        model = self.fit("lightgcn").model
+        assert isinstance(model, LightGCN)
+        return model
+
+
+def _tailgraph(ctx: RunContext, **changes: Any) -> TailgraphModel:
+    return TailgraphModel(ctx.data, ctx.config.tailgraph.model_copy(update=changes))
+
+
+FACTORIES: dict[str, Callable[[RunContext], Recommender]] = {
+    "tailgraph": lambda ctx: _tailgraph(ctx),
+    "tailgraph_no_kg": lambda ctx: _tailgraph(ctx, use_kg=False),
+    "tailgraph_kg_attention": lambda ctx: _tailgraph(ctx, use_kg=True, kg_mode="attention"),
+    "tailgraph_shuffled_kg": lambda ctx: TailgraphModel(
+        shuffled_kg(ctx.data, ctx.config.seed), ctx.config.tailgraph
+    ),
+    "tailgraph_removed_kg": lambda ctx: TailgraphModel(removed_kg(ctx.data), ctx.config.tailgraph),
+    "tailgraph_no_text": lambda ctx: _tailgraph(ctx, use_text=False),
+    "mostpop": lambda ctx: MostPop(ctx.data),
+    "bpr_mf": lambda ctx: BPRMF(ctx.data),
+    "lightgcn": lambda ctx: LightGCN(ctx.data),
+    "text_knn": lambda ctx: TextKNN(ctx.data),
+    "blend_text_cf": lambda ctx: TextCFBlend(ctx.lightgcn(), TextKNN(ctx.data)),
+    "kg_concat_mlp": lambda ctx: KGConcatMLP(ctx.data),
+    "attention_rerank": lambda ctx: AttentionRerank(ctx.lightgcn()),
+    "attr_cf": lambda ctx: AttributeCF(ctx.data),
+}
+PRODUCT = ("tailgraph",)
+ABLATIONS = ("tailgraph_no_kg", "tailgraph_shuffled_kg", "tailgraph_removed_kg",
+             "tailgraph_kg_attention", "tailgraph_no_text")  # fmt: skip
+BASELINES = tuple(name for name in FACTORIES if not name.startswith("tailgraph"))
+ALL_MODELS = (*PRODUCT, *ABLATIONS, *BASELINES)
+
+
+class HarnessConfig(BaseModel):
+    """Everything that decides a comparison run (`--set key=value`, `--config FILE`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
     seed: int = 0
-    cold_fraction: float = 0.1
-    models: Sequence[str] = ALL_MODELS
-    train: TrainConfig = field(default_factory=TrainConfig)
-    tailgraph: TailgraphConfig = field(default_factory=TailgraphConfig)
+    cold_fraction: float = Field(0.1, ge=0, lt=1, description="Share of items held out as "
+                                 "cold test items.")  # fmt: skip
+    cold_valid_fraction: float = Field(
+        0.1, ge=0, lt=1, description="Share of items held out as cold validation items."
+    )
+    split_order: SplitOrder = Field(
+        "auto", description="auto: by time when every interaction has a timestamp."
+    )
+    text: TextRegime = "full"
+    models: tuple[str, ...] = ALL_MODELS
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    tailgraph: TailgraphConfig = Field(default_factory=TailgraphConfig)
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _known_models(cls, value: Any) -> tuple[str, ...]:
+        models = tuple(m.strip() for m in value.split(",")) if isinstance(value, str) else value
+        unknown = sorted(set(models) - set(FACTORIES))
+        if unknown:
+            raise ValueError(f"unknown {unknown}; expected some of {list(ALL_MODELS)}")
+        return tuple(models)
 
     def as_dict(self) -> dict[str, Any]:
-        from dataclasses import asdict
-
-        return asdict(self)
+        return self.model_dump(mode="json")
 
 
 @dataclass
@@ -64,9 +156,38 @@ class HarnessResult:
     split: Split
 
 
-def _log(message: str, verbose: bool) -> None:
-    if verbose:
-        print(message, flush=True)
+def train_and_tune(model: Recommender, ctx: RunContext, name: str) -> Fitted:
+    """`fit` (early stopping on validation; builds caches of untrainable models), then the
+    model's own post-training tuning on validation."""
+    config = ctx.config
+    started = time.perf_counter()
+    checkpoint = (
+        ctx.checkpoint_dir / f"seed{config.seed}-{config.text}-{name}.safetensors"
+        if ctx.checkpoint_dir is not None
+        else None
+    )
+    result = fit(model, model.data, config.train.model_copy(update={"seed": config.seed}),
+                 checkpoint)  # fmt: skip
+    tuned = model.tune(lambda: validation_ndcg(model, model.data))
+    synchronize(model.data.device)
+    outcome = {"best_epoch": result.best_epoch, "epochs_run": result.epochs_run, "tuned": tuned}
+    return Fitted(model, outcome, time.perf_counter() - started)
+
+
+def evaluate_model(model: Recommender) -> dict[str, Any]:
+    """Every evaluation block of one model: warm test (with popularity buckets), cold test
+    (with KG-degree groups), hybrid test, and the validation figures selection can read."""
+    data, score = model.data, model.score
+    metrics: dict[str, Any] = evaluate(score, data, "test")
+    cold = evaluate(score, data, "cold")
+    metrics["cold"] = cold["overall"]
+    metrics["cold_by_kg_degree"] = {g: cold[g] for g in KG_DEGREE_GROUPS}
+    metrics["hybrid"] = evaluate(score, data, "hybrid")
+    metrics["valid"] = {
+        part: evaluate(score, data, part, with_buckets=False, ks=(20,))["overall"]
+        for part in ("valid", "cold_valid", "hybrid_valid")
+    }
+    return metrics
 
 
 def run_comparison(
@@ -78,8 +199,8 @@ def run_comparison(
     verbose: bool = True,
     features: Callable[[str], TextFeatures] | None = None,
 ) -> HarnessResult:
-    """`features(variant)` gives the text embeddings ("full", "title_only"); by default they
-    come from `encoder` through the cache in `cache_dir`."""
+    """`features(variant)` gives the text embeddings of a text regime ("full", "title");
+    by default they come from `encoder` through the cache in `cache_dir`."""
     seed_everything(config.seed)
     device = training_device(config.train.device)
     if features is None:
@@ -88,101 +209,50 @@ def run_comparison(
         def features(variant: str) -> TextFeatures:
             return text_features(snapshot, variant, encoder, cache_dir)
 
-    full = features("full")
-    split = split_interactions(snapshot.interactions, snapshot.num_items, config.seed,
-                               config.cold_fraction)  # fmt: skip
-    data = build_train_data(snapshot, split, full.items, full.entities).to(device)
-    title_data: TrainData | None = None
-
-    def title_only() -> TrainData:
-        nonlocal title_data
-        if title_data is None:
-            titles = features("title_only")
-            title_data = build_train_data(snapshot, split, titles.items, full.entities)
-            title_data = title_data.to(device)
-        return title_data
-
-    def checkpoint_path(name: str) -> Path | None:
-        folder = config.train.checkpoint_dir
-        return Path(folder) / f"seed{config.seed}-{name}.safetensors" if folder else None
-
-    lightgcn: LightGCN | None = None
-    lightgcn_fit: dict[str, Any] = {}
-
-    def trained_lightgcn() -> LightGCN:
-        # Trained once per run; the blend and re-ranking baselines build on the same one.
-        nonlocal lightgcn
-        if lightgcn is None:
-            seed_everything(config.seed)
-            lightgcn = LightGCN(data)
-            result = fit(lightgcn, data, replace(config.train, seed=config.seed),
-                         checkpoint_path("lightgcn"))  # fmt: skip
-            lightgcn_fit.update(best_epoch=result.best_epoch, epochs_run=result.epochs_run,
-                                seconds=result.seconds)  # fmt: skip
-        return lightgcn
-
-    tg = config.tailgraph
-    builders: dict[str, Callable[[], tuple[Recommender, TrainData]]] = {
-        "tailgraph": lambda: (TailgraphModel(data, tg), data),
-        "tailgraph_kg": lambda: (TailgraphModel(data, replace(tg, use_kg=True)), data),
-        "tailgraph_no_text": lambda: (TailgraphModel(data, replace(tg, use_text=False)), data),
-        "tailgraph_title_only": lambda: (TailgraphModel(title_only(), tg), title_only()),
-        "mostpop": lambda: (MostPop(data), data),
-        "bpr_mf": lambda: (BPRMF(data), data),
-        "lightgcn": lambda: (trained_lightgcn(), data),
-        "text_knn": lambda: (TextKNN(data), data),
-        "blend_text_cf": lambda: (TextCFBlend(trained_lightgcn(), TextKNN(data)), data),
-        "kg_concat_mlp": lambda: (KGConcatMLP(data), data),
-        "attention_rerank": lambda: (AttentionRerank(trained_lightgcn()), data),
-        "attr_cf": lambda: (AttributeCF(data), data),
-    }
+    text = features(config.text)
+    split = split_interactions(
+        snapshot.interactions, snapshot.num_items, config.seed, config.cold_fraction,
+        cold_valid_fraction=config.cold_valid_fraction, order=config.split_order,
+    )  # fmt: skip
+    data = build_train_data(snapshot, split, text.items, text.entities).to(device)
+    folder = config.train.checkpoint_dir
+    ctx = RunContext(config, data, Path(folder) if folder else None)
     results: dict[str, Any] = {}
-    ours: TailgraphModel | None = None
     for name in config.models:
+        fitted = ctx.fit(name)
         started = time.perf_counter()
-        seed_everything(config.seed)
-        model, model_data = builders[name]()
-        if name == "lightgcn":
-            outcome = {k: v for k, v in lightgcn_fit.items() if k != "seconds"}
-        elif not model.trainable:
-            model.eval()
-            model.refresh()
-            outcome = {"best_epoch": 0, "epochs_run": 0}
-        else:
-            result = fit(model, model_data, replace(config.train, seed=config.seed),
-                         checkpoint_path(name))  # fmt: skip
-            outcome = {"best_epoch": result.best_epoch, "epochs_run": result.epochs_run}
-        tuned = model.tune(lambda m=model, d=model_data: validation_ndcg(m, d))
+        metrics = evaluate_model(fitted.model)
         synchronize(device)
-        train_seconds = time.perf_counter() - started
-        started = time.perf_counter()
-        metrics = evaluate(model.score, model_data, "test")
-        metrics["cold"] = evaluate(model.score, model_data, "cold")["overall"]
-        synchronize(device)
-        metrics["train_seconds"] = round(train_seconds, 2)
+        metrics["train_seconds"] = round(fitted.seconds, 2)
         metrics["eval_seconds"] = round(time.perf_counter() - started, 2)
-        metrics["tuned"] = tuned
-        metrics.update(outcome)
+        metrics.update(fitted.outcome)
         results[name] = metrics
-        if name == "tailgraph":
-            assert isinstance(model, TailgraphModel)
-            ours = model
-        _log(
-            f"{name:<22} ndcg@20 {metrics['overall']['ndcg@20']:.4f}  "  # type: ignore[index]
-            f"tail recall@20 {metrics['tail']['recall@20']:.4f}  "  # type: ignore[index]
-            f"cold recall@20 {metrics['cold'].get('recall@20', float('nan')):.4f}  "  # type: ignore[attr-defined]
-            f"({train_seconds:.0f} s)",
-            verbose,
-        )
+        if verbose:
+            print(summary_line(name, metrics, fitted.seconds), flush=True)
+    ours = ctx.fitted["tailgraph"].model if "tailgraph" in ctx.fitted else None
+    assert ours is None or isinstance(ours, TailgraphModel)
     document = {
         "dataset": dataset_name,
         "split": split.describe(),
         "seed": config.seed,
-        "text": {"model": full.model, "stats": full.stats},
+        "text": {"regime": config.text, "model": text.model, "stats": text.stats},
         "device": str(device),
         "models": results,
     }
     return HarnessResult(document, ours, data, split)
+
+
+def summary_line(name: str, metrics: dict[str, Any], seconds: float) -> str:
+    def figure(value: float | None) -> str:
+        return "  n/a " if value is None else f"{value:.4f}"
+
+    return (
+        f"{name:<22} ndcg@20 {figure(metrics['overall'].get('ndcg@20'))}  "
+        f"tail recall@20 {figure(metrics['tail'].get('recall@20'))}  "
+        f"cold recall@20 {figure(metrics['cold'].get('recall@20'))}  "
+        f"hybrid ndcg@20 {figure(metrics['hybrid']['overall'].get('ndcg@20'))}  "
+        f"({seconds:.0f} s)"
+    )
 
 
 def synchronize(device: torch.device) -> None:

@@ -13,24 +13,34 @@ import matplotlib.pyplot as plt
 COLUMNS = (
     ("overall", "ndcg@20"), ("overall", "recall@20"), ("overall", "hit@20"),
     ("head", "recall@20"), ("mid", "recall@20"), ("tail", "recall@20"), ("cold", "recall@20"),
+    ("hybrid", "ndcg@20"),
 )  # fmt: skip
 
 
 def _value(metrics: dict[str, Any], group: str, name: str) -> float:
-    return float(metrics.get(group, {}).get(name, float("nan")))
+    block = metrics.get(group, {})
+    if group == "hybrid":  # a whole evaluation block: its overall figures
+        block = block.get("overall", {})
+    value = block.get(name)
+    return float("nan") if value is None else float(value)
 
 
 def comparison_table(models: dict[str, dict[str, Any]]) -> str:
+    """Markdown table, one row per model; the best value of each metric column is bold
+    (every row that reaches it, to the shown precision)."""
     header = ["model", *[f"{g} {n}" for g, n in COLUMNS], "coverage@20", "mean pop@20", "train s"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    shown = {name: [f"{_value(m, g, n):.4f}" for g, n in COLUMNS] for name, m in models.items()}
+    best = [
+        max((cells[c] for cells in shown.values() if cells[c] != "nan"), key=float, default="")
+        for c in range(len(COLUMNS))
+    ]
     for name, m in models.items():
-        cells = [f"{_value(m, g, n):.4f}" for g, n in COLUMNS]
+        cells = [f"**{v}**" if v == best[c] else v for c, v in enumerate(shown[name])]
         cells += [f"{m.get('coverage@20', float('nan')):.3f}",
                   f"{m.get('mean_popularity@20', float('nan')):.1f}",
                   f"{m.get('train_seconds', 0):.0f}"]  # fmt: skip
-        lines.append(
-            f"| {'**' + name + '**' if name == 'tailgraph' else name} | " + " | ".join(cells) + " |"
-        )
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -76,8 +86,9 @@ def write_report(run_dir: Path, metrics: dict[str, Any]) -> Path:
 
 Seed {metrics.get("seed")}; split: {split}.
 Full ranking over all warm items (training items excluded); cold items ranked among
-the held-out cold items. Buckets by training interactions: head = top 20 % of items,
-tail = bottom 50 %.
+the held-out cold items; hybrid: warm and cold test items ranked together among every
+item, as a served list is. Buckets by training interactions: head = top 20 % of items,
+tail = bottom 50 %. The best value of each column is bold.
 
 {comparison_table(models)}
 

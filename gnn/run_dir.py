@@ -35,6 +35,7 @@ from tailgraph.kg.snapshot import GraphSnapshot, publish_dir
 DATA_TENSORS = (
     "train_user", "train_item", "item_text", "entity_text", "kg_entities", "kg_edge_index",
     "kg_edge_type", "item_count", "history", "user_attr", "cold_items", "warm_mask",
+    "cold_valid_items", "kg_degree",
 )  # fmt: skip
 
 
@@ -100,6 +101,9 @@ def load_run(run_dir: Path) -> tuple[TailgraphModel, TrainData, dict[str, Any]]:
     run_dir = Path(run_dir)
     config = json.loads((run_dir / "config.json").read_text())
     tensors = load_file(str(run_dir / "data.safetensors"))
+    # Runs written before the cold validation set and the KG-degree groups existed.
+    tensors.setdefault("cold_valid_items", torch.zeros(0, dtype=torch.long))
+    tensors.setdefault("kg_degree", torch.zeros(config["num_items"], dtype=torch.long))
     data = TrainData(
         num_users=config["num_users"],
         num_items=config["num_items"],
@@ -113,7 +117,7 @@ def load_run(run_dir: Path) -> tuple[TailgraphModel, TrainData, dict[str, Any]]:
         if key.startswith(("seen.", "relevant.")) and key.endswith(".pointer"):
             kind, part, _ = key.split(".")
             getattr(data, kind)[part] = (tensor, tensors[f"{kind}.{part}.items"])
-    model = TailgraphModel(data, TailgraphConfig(**config["tailgraph"]))
+    model = TailgraphModel(data, TailgraphConfig.model_validate(config["tailgraph"]))
     model.load_state_dict(load_file(str(run_dir / "model.safetensors")))
     model.eval()
     model.refresh()

@@ -3,16 +3,20 @@
 1. Cold items: a seeded `cold_fraction` of the items that have interactions is
    held out entirely: all their interactions leave training and form the cold
    test set. They are items "added after training": the model sees their text
-   and KG links, never an interaction.
+   and KG links, never an interaction. A second, disjoint seeded share
+   (`cold_valid_fraction`) is held out the same way as the **cold validation**
+   set, so settings that matter for cold items are chosen without the test items.
 2. The remaining interactions are split per user 80/10/10 with RecBole's
    ratio-split arithmetic (`_calcu_split_ids`), so peers can be compared on
    the identical split: ordered by timestamp when the dataset has timestamps
-   (temporal, RecBole's TO order), seeded-shuffled otherwise (RO order).
+   (temporal, RecBole's TO order), seeded-shuffled otherwise (RO order);
+   `order="random"` shuffles even when timestamps exist.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -26,9 +30,11 @@ class Split:
     valid: np.ndarray
     test: np.ndarray
     cold_test: np.ndarray
-    cold_items: np.ndarray  # item indices held out of training
+    cold_items: np.ndarray  # item indices held out of training, for the cold test set
     order: str  # "temporal" or "random"
     seed: int
+    cold_valid: np.ndarray  # interactions of the cold validation items
+    cold_valid_items: np.ndarray  # held out of training too, disjoint from `cold_items`
 
     def describe(self) -> dict[str, object]:
         return {
@@ -39,6 +45,8 @@ class Split:
             "test": len(self.test),
             "cold_test": len(self.cold_test),
             "cold_items": len(self.cold_items),
+            "cold_valid": len(self.cold_valid),
+            "cold_valid_items": len(self.cold_valid_items),
         }
 
 
@@ -59,24 +67,52 @@ def ratio_counts(total: int, ratios: tuple[float, ...] = (0.8, 0.1, 0.1)) -> lis
     return counts
 
 
+SplitOrder = Literal["auto", "temporal", "random"]
+
+
 def split_interactions(
     interactions: pd.DataFrame,
     num_items: int,
     seed: int = 0,
     cold_fraction: float = 0.1,
     ratios: tuple[float, float, float] = (0.8, 0.1, 0.1),
+    cold_valid_fraction: float = 0.0,
+    order: SplitOrder = "auto",
 ) -> Split:
-    """`interactions` has integer `user`, `item` and float `ts` (NaN when absent) columns."""
+    """`interactions` has integer `user`, `item` and float `ts` (NaN when absent) columns.
+
+    Both cold shares are fractions of the items that have interactions; the cold test
+    items are drawn first, so adding a cold validation share leaves them unchanged.
+    `order`: "auto" is temporal when every interaction has a timestamp (and they differ),
+    random otherwise; "temporal" without timestamps is an error.
+    """
+    if cold_fraction + cold_valid_fraction >= 1:
+        raise ValueError(
+            f"cold_fraction + cold_valid_fraction must be < 1; got {cold_fraction} + "
+            f"{cold_valid_fraction}"
+        )
     rng = np.random.default_rng(seed)
     items_seen = np.unique(interactions["item"].to_numpy())
     n_cold = round(cold_fraction * len(items_seen))
     cold_items = np.sort(rng.choice(items_seen, size=n_cold, replace=False))
-    is_cold = np.isin(interactions["item"].to_numpy(), cold_items)
+    # A generator of its own: the warm split's draws stay those of a split without it.
+    valid_rng = np.random.default_rng([seed, 1])
+    rest = np.setdiff1d(items_seen, cold_items)
+    n_valid = round(cold_valid_fraction * len(items_seen))
+    cold_valid_items = np.sort(valid_rng.choice(rest, size=n_valid, replace=False))
+    item = interactions["item"].to_numpy()
+    is_cold = np.isin(item, cold_items)
+    is_cold_valid = np.isin(item, cold_valid_items)
     cold_test = np.flatnonzero(is_cold)
+    cold_valid = np.flatnonzero(is_cold_valid)
 
-    warm = interactions.loc[~is_cold, ["user", "ts"]].copy()
-    warm["pos"] = np.flatnonzero(~is_cold)
-    temporal = bool(warm["ts"].notna().all()) and warm["ts"].nunique() > 1
+    held_out = is_cold | is_cold_valid
+    warm = interactions.loc[~held_out, ["user", "ts"]].copy()
+    warm["pos"] = np.flatnonzero(~held_out)
+    has_time = bool(warm["ts"].notna().all()) and warm["ts"].nunique() > 1
+    if order == "temporal" and not has_time:
+        raise ValueError("split order 'temporal' needs a timestamp on every interaction")
+    temporal = has_time and order != "random"
     if temporal:
         warm = warm.sort_values(["user", "ts", "pos"], kind="stable")
     else:
@@ -99,4 +135,6 @@ def split_interactions(
         cold_items=cold_items,
         order="temporal" if temporal else "random",
         seed=seed,
+        cold_valid=cold_valid,
+        cold_valid_items=cold_valid_items,
     )

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from pydantic import BaseModel, ConfigDict, Field
 from tailgraph.gnn.checkpoint import Progress, fingerprint, restore, save
 from tailgraph.gnn.data import TrainData
 from tailgraph.gnn.evaluate import evaluate
@@ -32,19 +33,30 @@ from tailgraph.gnn.models.base import Recommender
 from tqdm import tqdm
 
 
-@dataclass
-class TrainConfig:
-    epochs: int = 60
-    min_epochs: int = 10  # no early stop before this: slow starters are not cut short
-    batch_size: int = 2048
-    lr: float = 5e-3
-    patience: int = 10  # RecBole's default stopping_step; 5 stopped in transient dips
+class TrainConfig(BaseModel):
+    """The training budget, the same for every trainable model (`--set train.<field>=…`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    epochs: int = Field(60, ge=1, description="Maximum epochs.")
+    min_epochs: int = Field(
+        10, ge=0, description="No early stop before this: slow starters are not cut short."
+    )
+    batch_size: int = Field(2048, ge=1)
+    lr: float = Field(5e-3, gt=0)
+    patience: int = Field(
+        10, ge=1, description="Epochs without a better validation score before stopping "
+        "(RecBole's default stopping_step; 5 stopped in transient dips)."
+    )  # fmt: skip
     seed: int = 0
     progress: bool = True
-    device: str = "auto"  # "auto" (CUDA when present, else CPU), "cpu", "cuda", "cuda:1", …
-    # Per-model checkpoints in this folder after every epoch, resumed by a re-run with the
-    # same settings (`gnn.checkpoint`); "" = none.
-    checkpoint_dir: str = ""
+    device: str = Field(
+        "auto", description="auto (CUDA when present, else CPU), cpu, cuda, cuda:N."
+    )
+    checkpoint_dir: str = Field(
+        "", description="Per-model checkpoints after every epoch, resumed by a re-run with "
+        "the same settings (`gnn.checkpoint`); empty = none."
+    )  # fmt: skip
 
 
 @dataclass

@@ -2,13 +2,17 @@
 
 Towers (d = embedding size, I items, U users):
 
-- content  c_i = ContentTower(t, KG)_i        (frozen LM text of the item — title,
-                                               description, attributes and the names of
-                                               the KG entities it links to — projected;
-                                               with `use_kg`, then relation-aware graph-
-                                               transformer layers over the item–entity KG)
 - CF       (f_u, f_i) = LightGCN(user–item training graph)  (He et al. 2020, PyG `LightGCN`)
-- fusion   g_i = σ(a · log(1 + n_i) + b),     n_i = training interactions of item i
+- content  c_i = W_t t_i + b + γ_i · M k_i
+           t_i: the frozen LM text embedding of the item (title, description, attributes
+           and the names of its KG entities, or fewer in the `title` text regime);
+           k_i, W_i = KGCF(f)_i: the CF embeddings of the warm items that share the
+           item's KG entities, relation- and IDF-weighted, the item itself left out
+           (`KGCFPropagation`; with `use_kg` and `kg_mode="cf"`, else no KG term);
+           γ_i = σ(a · log(1 + W_i) + b) gates it by the item's KG support W_i.
+           (`kg_mode="attention"`: relation-aware graph-transformer layers over the text
+           features instead, `ContentTower`.)
+- fusion   g_i = σ(a' · log(1 + n_i) + b'),     n_i = training interactions of item i
            z_i = g_i · 1[n_i > 0] · f_i + (1 − g_i) · c_i
   so a cold item (n_i = 0) is represented by its content alone, a popular one mostly by CF.
 - user     p_u = f_u + Σ_a A_a[x_{u,a}] + W_h Σ_{j ∈ H_u} α_j z_j,
@@ -27,34 +31,40 @@ dropped), so the gate and the content tower learn the cold regime they serve
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from typing import Literal
 
 import torch
+from pydantic import BaseModel, ConfigDict
 from tailgraph.gnn.data import TrainData
 from tailgraph.gnn.models.base import Recommender, bpr_loss, sampled_softmax_loss
 from tailgraph.gnn.models.content_tower import ContentTower
+from tailgraph.gnn.models.kg_cf import KGCFPropagation
 from tailgraph.gnn.models.lightgcn import fixed_graph_lightgcn, normalized_adjacency
 from tailgraph.gnn.sampling import IncomingEdges, sample_subgraph
 from torch import nn
 from torch.nn import functional as F
 
 
-@dataclass
-class TailgraphConfig:
+class TailgraphConfig(BaseModel):
+    """Settings of the Tailgraph model (`--set tailgraph.<field>=…`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
     dim: int = 64
     cf_layers: int = 3
     kg_layers: int = 2
     heads: int = 2
     use_text: bool = True
-    # KG message passing in the content tower. Off by default: on both public datasets
-    # (3 seeds) it lowered cold-item Recall@20 by a third or more and tail Recall@20 too,
-    # and on Last.fm NDCG@20 as well (docs/decisions.md). The KG still reaches the model
-    # through the item text (the names of each item's entities), and serves explanations
-    # and filters.
+    # KG propagation in the content tower (docs/decisions.md for the measurements):
+    # "cf" propagates the CF tower's item embeddings item → entity → item (`KGCFPropagation`),
+    # "attention" runs relation-aware graph-transformer layers over the text features.
     use_kg: bool = False
+    kg_mode: Literal["cf", "attention"] = "cf"
+    kg_gate: bool = True  # "cf": a per-item gate on the KG term, from the item's KG support
+    kg_detach: bool = False  # "cf": no gradient from the KG term into the CF embeddings
     use_history: bool = True
     use_attributes: bool = True
-    loss: str = "softmax"  # "softmax" | "bpr"
+    loss: Literal["softmax", "bpr"] = "softmax"
     temperature: float = 0.2
     num_negatives: int = 64
     align_weight: float = 0.1
@@ -79,12 +89,20 @@ class TailgraphModel(Recommender):
         self.cf = fixed_graph_lightgcn(num_nodes, cfg.dim, cfg.cf_layers)
         self.adjacency = normalized_adjacency(data.train_edge_index(), num_nodes)
         self.content: ContentTower | None = None
+        attention = cfg.use_kg and cfg.kg_mode == "attention"
         if cfg.use_text or cfg.use_kg:
             self.content = ContentTower(
                 data.item_text.shape[1], cfg.dim, data.num_entities, data.num_relations,
-                layers=cfg.kg_layers, heads=cfg.heads, use_kg=cfg.use_kg,
+                layers=cfg.kg_layers, heads=cfg.heads, use_kg=attention,
                 dropout=cfg.dropout,
             )  # fmt: skip
+        self.kg_cf: KGCFPropagation | None = None
+        if cfg.use_kg and cfg.kg_mode == "cf" and data.num_relations > 0:
+            self.kg_cf = KGCFPropagation(data)
+            self.kg_map = nn.Linear(cfg.dim, cfg.dim, bias=False)
+            self.kg_gate = nn.Linear(1, 1)
+        # CF sources of the KG term: the items with training interactions.
+        self.source = (data.item_count > 0).float()
         # Without text the content tower sees zeros: only the KG structure (entity IDs) speaks.
         self.item_text = data.item_text if cfg.use_text else torch.zeros_like(data.item_text)
         self.entity_text = data.entity_text if cfg.use_text else torch.zeros_like(data.entity_text)
@@ -111,6 +129,11 @@ class TailgraphModel(Recommender):
         nn.init.normal_(self.cf.embedding.weight, std=0.1)
         if self.content is not None:
             self.content.reset_parameters()
+        if self.kg_cf is not None:
+            self.kg_cf.reset_parameters()
+            nn.init.eye_(self.kg_map.weight)
+            nn.init.constant_(self.kg_gate.weight, 1.0)
+            nn.init.constant_(self.kg_gate.bias, 0.0)
         # Start with the gate trusting CF for popular items and content for rare ones.
         nn.init.constant_(self.gate.weight, 1.0)
         nn.init.constant_(self.gate.bias, -1.0)
@@ -121,11 +144,30 @@ class TailgraphModel(Recommender):
             nn.init.normal_(table.weight, std=0.01)
 
     # ---- towers ------------------------------------------------------------------------------
-    def content_items(self, needed: torch.Tensor | None = None) -> torch.Tensor | None:
+    def content_items(
+        self, cf_items: torch.Tensor, needed: torch.Tensor | None = None
+    ) -> torch.Tensor | None:
         """c [I, d]; with `needed` (unique item ids) and `sample_fanout` set, only those rows
         are computed, on a sampled subgraph, and the other rows are zero."""
         if self.content is None:
             return None
+        text = self.text_content(needed)
+        if self.kg_cf is None:
+            return text
+        return text + self.kg_term(*self.kg_cf(self._kg_input(cf_items), self.source))
+
+    def _kg_input(self, cf_items: torch.Tensor) -> torch.Tensor:
+        return cf_items.detach() if self.config.kg_detach else cf_items
+
+    def kg_term(self, k: torch.Tensor, support: torch.Tensor) -> torch.Tensor:
+        """γ_i · M k_i with γ_i = σ(a · log(1 + W_i) + b) (or 1 without the gate)."""
+        mapped = self.kg_map(k)
+        if not self.config.kg_gate:
+            return mapped
+        return torch.sigmoid(self.kg_gate(torch.log1p(support).unsqueeze(1))) * mapped
+
+    def text_content(self, needed: torch.Tensor | None = None) -> torch.Tensor:
+        assert self.content is not None
         if needed is None or self.incoming is None:
             return self.content(
                 self.item_text, self.entity_text, self.data.kg_edge_index, self.data.kg_edge_type
@@ -181,7 +223,7 @@ class TailgraphModel(Recommender):
         propagated = self.cf.get_embedding(self.adjacency)
         cf_users = propagated[: self.data.num_users]
         cf_items = propagated[self.data.num_users :]
-        content = self.content_items(needed)
+        content = self.content_items(cf_items, needed)
         log_count = self.log_count
         if cold_dropout > 0:
             # Drawn on the CPU: every device drops the same items at the same step.
@@ -277,8 +319,21 @@ class TailgraphModel(Recommender):
             content = self.content(
                 self.item_text, self.entity_text, edge_index, edge_type, extra_item_text=text
             )[self.data.num_items :]
+            if self.kg_cf is not None:
+                new_links = (
+                    torch.tensor(
+                        [k for k, item in enumerate(links) for _ in item], dtype=torch.long
+                    ),
+                    torch.tensor([node for item in links for node, _ in item], dtype=torch.long),
+                    torch.tensor([rel for item in links for _, rel in item], dtype=torch.long),
+                )
+                k, support = self.kg_cf(
+                    self.cached()["cf_items"], self.source,
+                    tuple(t.to(device) for t in new_links), num_extra=n,
+                )  # fmt: skip
+                content = content + self.kg_term(k, support)[self.data.num_items :]
             zero_cf = torch.zeros_like(content)
             return self.fuse(zero_cf, content, torch.zeros(n, 1, device=device))
 
     def config_dict(self) -> dict[str, object]:
-        return asdict(self.config)
+        return self.config.model_dump()

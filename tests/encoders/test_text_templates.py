@@ -62,10 +62,10 @@ def test_item_with_no_text_at_all_is_the_empty_string() -> None:
     assert item_text("   ", "\n\t") == ""
 
 
-def test_title_only_variant() -> None:
+def test_title_variant_has_no_description_and_no_entity_name() -> None:
     assert item_title_text("  Heat  (1995) ") == "Heat (1995)"
     args = ("Heat (1995)", "A crime film.", {"genre": "Crime"}, [("director", "Michael Mann")])
-    assert build_item_text("title_only", *args) == "Heat (1995)"
+    assert build_item_text("title", *args) == "Heat (1995)\ngenre: Crime"
     assert build_item_text("full", *args) == item_text(*args)
     with pytest.raises(ValueError, match="variant"):
         build_item_text("summary", *args)  # type: ignore[arg-type]

@@ -22,10 +22,10 @@ from tailgraph.gnn.train import TrainConfig, training_device
 from tailgraph.kg.snapshot import GraphSnapshot
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-MODELS = ("tailgraph", "tailgraph_kg", "lightgcn", "bpr_mf", "mostpop", "text_knn")
+MODELS = ("tailgraph", "tailgraph_kg_attention", "lightgcn", "bpr_mf", "mostpop", "text_knn")
 # KG propagation's attention dropout draws from the device's generator: that model repeats
 # the CPU run exactly only on the CPU. Every other one draws all randomness on the CPU.
-DEVICE_RANDOM = ("tailgraph_kg",)
+DEVICE_RANDOM = ("tailgraph_kg_attention",)
 
 
 def test_training_device_resolves_auto_and_rejects_unusable_devices() -> None:
@@ -61,7 +61,7 @@ def _run(snapshot: GraphSnapshot, encoder: TextEncoder, cache: Path, device: str
         seed=0,
         models=MODELS,
         train=TrainConfig(epochs=3, min_epochs=3, progress=False, device=device),
-        # tailgraph_kg trains its content tower on sampled KG neighbourhoods.
+        # tailgraph_kg_attention trains its content tower on sampled KG neighbourhoods.
         tailgraph=TailgraphConfig(sample_fanout=4),
     )
     return run_comparison(snapshot, config, "tiny", encoder, cache, verbose=False)

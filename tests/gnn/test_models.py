@@ -34,9 +34,11 @@ def test_tiny_data_has_kg_text_and_attributes(tiny_data: TrainData) -> None:
 @pytest.mark.parametrize(
     "config",
     [TailgraphConfig(), TailgraphConfig(loss="bpr"), TailgraphConfig(use_kg=True),
+     TailgraphConfig(use_kg=True, kg_gate=False, kg_detach=True),
+     TailgraphConfig(use_kg=True, kg_mode="attention"),
      TailgraphConfig(use_text=False, use_kg=True), TailgraphConfig(use_text=False),
      TailgraphConfig(use_history=False, use_attributes=False),
-     TailgraphConfig(use_kg=True, sample_fanout=3)],
+     TailgraphConfig(use_kg=True, kg_mode="attention", sample_fanout=3)],
 )  # fmt: skip
 def test_tailgraph_scores_and_gradients(tiny_data: TrainData, config: TailgraphConfig) -> None:
     model = TailgraphModel(tiny_data, config)
@@ -48,9 +50,13 @@ def test_tailgraph_scores_and_gradients(tiny_data: TrainData, config: TailgraphC
     assert model.cf.embedding.weight.grad.abs().sum() > 0
     if model.content is not None:
         assert model.content.project.weight.grad is not None
-        if config.use_kg:
+        if config.use_kg and config.kg_mode == "attention":
             conv_grads = [p.grad for p in model.content.convs.parameters() if p.grad is not None]
             assert conv_grads and sum(g.abs().sum() for g in conv_grads) > 0
+    if config.use_kg and config.kg_mode == "cf":
+        assert model.kg_cf is not None
+        assert model.kg_cf.relation_logit.grad is not None
+        assert model.kg_cf.relation_logit.grad.abs().sum() > 0
     model.eval()
     model.refresh()
     scores = model.score(torch.arange(5))
@@ -92,32 +98,65 @@ def test_fixed_baselines(tiny_data: TrainData) -> None:
     assert rerank.shape == (3, tiny_data.num_items) and torch.isfinite(rerank).all()
 
 
-@pytest.mark.parametrize("use_kg", [False, True])
-def test_new_item_gets_an_embedding_and_can_be_ranked(tiny_data: TrainData, use_kg: bool) -> None:
-    model = TailgraphModel(tiny_data, TailgraphConfig(use_kg=use_kg))
+KG_MODES = {
+    "no_kg": TailgraphConfig(use_kg=False),
+    "cf": TailgraphConfig(use_kg=True, kg_mode="cf"),
+    "attention": TailgraphConfig(use_kg=True, kg_mode="attention"),
+}
+
+
+def _head_links(data: TrainData, item: int) -> list[tuple[int, int]] | None:
+    """The item's forward links when it is the head of all of its triples, else None."""
+    src, dst = data.kg_edge_index
+    forward = data.kg_edge_type < data.num_relations // 2
+    if ((dst == item) & forward).any():
+        return None
+    out = (src == item) & forward
+    return list(zip(dst[out].tolist(), data.kg_edge_type[out].tolist(), strict=True))
+
+
+@pytest.mark.parametrize("mode", list(KG_MODES))
+def test_new_item_gets_an_embedding_and_can_be_ranked(tiny_data: TrainData, mode: str) -> None:
+    model = TailgraphModel(tiny_data, KG_MODES[mode])
     model.eval()
     model.refresh()
     # A copy of an existing item's text and links, added "after training".
     source = int(tiny_data.item_count.argmax())
-    src, dst = tiny_data.kg_edge_index
-    forward = tiny_data.num_relations // 2
-    out_edges = (src == source) & (tiny_data.kg_edge_type < forward)
-    links = list(
-        zip(dst[out_edges].tolist(), tiny_data.kg_edge_type[out_edges].tolist(), strict=True)
-    )
+    links = _head_links(tiny_data, source)
     assert links
     z_new = model.embed_new_items(tiny_data.item_text[source : source + 1], [links])
     assert z_new.shape == (1, model.config.dim)
     content_only = model.embed_new_items(tiny_data.item_text[source : source + 1], [[]])
     # With KG propagation the links change it; without, the KG reaches it through its text
     # (the names of linked entities, assembled by the caller) only.
-    assert torch.allclose(z_new, content_only) != use_kg
+    assert torch.allclose(z_new, content_only) == (mode == "no_kg")
     cache = model.cached()
     users = model.user_vectors(torch.arange(3), cache["cf_users"], cache["items"])
     scores = users @ torch.cat([cache["items"], z_new]).T
     assert scores.shape == (3, tiny_data.num_items + 1) and torch.isfinite(scores[:, -1]).all()
     with pytest.raises(ValueError, match="not a KG node"):
         model.embed_new_items(tiny_data.item_text[:1], [[(10**6, 0)]])
+
+
+@pytest.mark.parametrize("mode", ["no_kg", "cf"])
+def test_new_item_equals_a_cold_item_with_the_same_text_and_links(
+    tiny_data: TrainData, mode: str
+) -> None:
+    # The inductive path computes what training-time propagation gives a cold item.
+    torch.manual_seed(0)
+    model = TailgraphModel(tiny_data, KG_MODES[mode])
+    for parameter in model.parameters():  # not the initial values: trained-like weights
+        parameter.data.add_(0.05 * torch.randn_like(parameter))
+    model.eval()
+    model.refresh()
+    candidates = [(int(c), _head_links(tiny_data, int(c))) for c in tiny_data.cold_items]
+    cold, links = next((c, links) for c, links in candidates if links)
+    z_new = model.embed_new_items(tiny_data.item_text[cold : cold + 1], [links])
+    assert torch.allclose(z_new[0], model.cached()["items"][cold], atol=1e-6)
+    if mode == "cf":  # and the KG part is really there: other links, another vector
+        assert model.kg_cf is not None
+        k, support = model.kg_cf(model.cached()["cf_items"], model.source)
+        assert support[cold] > 0 and k[cold].abs().sum() > 0
 
 
 def test_history_override_changes_the_user_vector(tiny_data: TrainData) -> None:
