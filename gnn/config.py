@@ -52,5 +52,3 @@ def harness_config(raw: dict[str, Any]) -> HarnessConfig:
         raise SettingsError("; ".join(problems)) from None
     training_device(config.train.device)  # an unusable device fails here, before any work
     return config
-
-

@@ -60,12 +60,18 @@ def _hand_made() -> TrainData:
         items=pd.DataFrame({"id": [f"i{k}" for k in range(6)], "title": "t", "description": ""}),
         users=pd.DataFrame({"id": ["u0", "u1"]}),
         entities=pd.DataFrame({"id": pd.Series([], dtype=str), "name": [], "type": []}),
-        interactions=pd.DataFrame({"user": [u for u, _ in rows], "item": [i for _, i in rows],
-                                   "ts": np.nan}),  # fmt: skip
+        interactions=pd.DataFrame(
+            {"user": [u for u, _ in rows], "item": [i for _, i in rows], "ts": np.nan}
+        ),
         kg_edges=pd.DataFrame(
-            {"head_type": [], "head": pd.Series([], dtype=int), "relation": [],
-             "tail_type": [], "tail": pd.Series([], dtype=int)}
-        ),  # fmt: skip
+            {
+                "head_type": [],
+                "head": pd.Series([], dtype=int),
+                "relation": [],
+                "tail_type": [],
+                "tail": pd.Series([], dtype=int),
+            }
+        ),
     )
     split = Split(
         train=np.array([0, 5]), valid=np.array([1]), test=np.array([2, 6]),
