@@ -10,10 +10,11 @@ One safetensors file per model, rewritten atomically after every epoch:
   epochs without improvement, the validation curve, whether it stopped training), and the
   optimiser's parameter groups.
 
-The fingerprint covers what shapes the training trajectory — the model class, its config and
-parameter shapes, the seed, batch size and learning rate, and the training pairs — but not
-the epoch budget or the patience, so a run can be resumed with more epochs. A checkpoint
-with another fingerprint belongs to other settings: `fit` starts afresh and overwrites it.
+The fingerprint covers every setting that changes the result — the model class, its config
+and parameter shapes, the training settings (epoch budget, patience, minimum epochs, batch
+size, learning rate, seed), the training pairs and the model's inputs (text embeddings, KG
+edges). A checkpoint with another fingerprint belongs to other settings: `fit` starts
+afresh and overwrites it, so a finished run is never reused under a changed budget.
 """
 
 from __future__ import annotations
@@ -47,20 +48,22 @@ class Progress:
     finished: bool = False  # early stopping ended training
 
 
-def fingerprint(model: nn.Module, data: TrainData, seed: int, batch_size: int, lr: float) -> str:
-    """A hash of everything that decides the trajectory of training `model` on `data`."""
+def fingerprint(model: nn.Module, data: TrainData, settings: dict[str, Any]) -> str:
+    """A hash of everything that decides the result of training `model` on `data`: the
+    model class, config and parameter shapes, the training settings (`settings`: budget,
+    early stopping, batch, learning rate, seed), the training pairs and the inputs the
+    model reads (text embeddings, KG edges)."""
     config = model.config_dict() if hasattr(model, "config_dict") else {}
-    pairs = hashlib.sha256()
-    for tensor in (data.train_user, data.train_item):
-        pairs.update(tensor.cpu().contiguous().numpy().tobytes())
+    inputs = hashlib.sha256()
+    for tensor in (data.train_user, data.train_item, data.item_text, data.entity_text,
+                   data.kg_edge_index, data.kg_edge_type):  # fmt: skip
+        inputs.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     payload = {
         "model": type(model).__name__,
         "config": config,
         "parameters": {k: list(v.shape) for k, v in model.state_dict().items()},
-        "seed": seed,
-        "batch_size": batch_size,
-        "lr": lr,
-        "pairs": pairs.hexdigest(),
+        "settings": settings,
+        "inputs": inputs.hexdigest(),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 

@@ -5,7 +5,9 @@ item); negatives are drawn uniformly from the warm items the user has not intera
 with in training (cold items never appear in training, not even as negatives; a
 draw that hits one of the user's own items is re-drawn, as BPR defines and RecBole
 does — without it a heavy user's positives are pushed down as negatives, measured
-in docs/decisions.md). After each epoch the model is scored on the
+in docs/decisions.md). A model with `shared_negatives` gets one draw per batch that
+every user scores (`SharedNegatives`, the user's own training items masked): one
+matrix product instead of a gather per user. After each epoch the model is scored on the
 validation set; the best state is kept, and training stops after `patience`
 epochs without improvement. The same budget (max epochs, patience, learning
 rate, batch size) is given to every trainable model in the harness.
@@ -29,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tailgraph.gnn.checkpoint import Progress, fingerprint, restore, save
 from tailgraph.gnn.data import TrainData
 from tailgraph.gnn.evaluate import evaluate
-from tailgraph.gnn.models.base import Recommender
+from tailgraph.gnn.models.base import Recommender, SharedNegatives
 from tqdm import tqdm
 
 
@@ -57,6 +59,10 @@ class TrainConfig(BaseModel):
         "", description="Per-model checkpoints after every epoch, resumed by a re-run with "
         "the same settings (`gnn.checkpoint`); empty = none."
     )  # fmt: skip
+
+
+# Settings that do not change what training computes (runs repeat across devices).
+NOT_IN_FINGERPRINT = {"progress", "device", "checkpoint_dir"}
 
 
 @dataclass
@@ -106,31 +112,51 @@ def validation_ndcg(model: Recommender, data: TrainData) -> float:
 
 
 class NegativeSampler:
-    """Uniform negatives over `items`, re-drawn while they are the user's training items."""
+    """Uniform negatives over `items`, re-drawn while they are the user's training items
+    (`sample`), or one uniform draw shared by the batch with each user's own training items
+    masked (`shared`)."""
+
+    # Up to this many user × item cells the membership test is a dense boolean lookup
+    # (50 MB); beyond, a binary search over the sorted keys of the training pairs.
+    DENSE_LIMIT = 50_000_000
 
     def __init__(self, data: TrainData, items: torch.Tensor, generator: torch.Generator) -> None:
         # On the CPU, with the CPU generator, whatever device the model is on.
         self.items, self.generator = items.cpu(), generator
         self.num_items = data.num_items
+        users, positives = data.train_user.cpu(), data.train_item.cpu()
+        self.dense: torch.Tensor | None = None
+        if data.num_users * data.num_items <= self.DENSE_LIMIT:
+            self.dense = torch.zeros(data.num_users, data.num_items, dtype=torch.bool)
+            self.dense[users, positives] = True
         # Sorted keys user·I + item of every training pair, for a vectorised membership test.
-        self.seen = torch.unique(data.train_user.cpu() * data.num_items + data.train_item.cpu())
+        self.seen = torch.unique(users * data.num_items + positives)
 
     def _is_seen(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        if self.dense is not None:
+            return self.dense[users, items]
         keys = users * self.num_items + items
         pos = torch.searchsorted(self.seen, keys).clamp(max=len(self.seen) - 1)
         return self.seen[pos] == keys
 
     def sample(self, users: torch.Tensor, count: int, max_rounds: int = 20) -> torch.Tensor:
-        users = users.unsqueeze(1).expand(-1, count)
+        users = users.unsqueeze(1).expand(-1, count).reshape(-1)
         pick = torch.randint(len(self.items), users.shape, generator=self.generator)
         negatives = self.items[pick]
+        todo = torch.arange(len(users))
         for _ in range(max_rounds):
-            bad = self._is_seen(users, negatives)
-            if not bad.any():
+            # Only the draws that hit a training item are checked again: the others stay.
+            todo = todo[self._is_seen(users[todo], negatives[todo])]
+            if not len(todo):
                 break
-            redraw = torch.randint(len(self.items), (int(bad.sum()),), generator=self.generator)
-            negatives[bad] = self.items[redraw]
-        return negatives
+            redraw = torch.randint(len(self.items), (len(todo),), generator=self.generator)
+            negatives[todo] = self.items[redraw]
+        return negatives.view(-1, count)
+
+    def shared(self, users: torch.Tensor, count: int) -> SharedNegatives:
+        items = self.items[torch.randint(len(self.items), (count,), generator=self.generator)]
+        grid = users.unsqueeze(1).expand(-1, count)
+        return SharedNegatives(items, self._is_seen(grid, items.expand_as(grid)))
 
 
 def fit(
@@ -154,11 +180,12 @@ def fit(
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     sampler = NegativeSampler(data, torch.nonzero(data.warm_mask).flatten(), generator)
     num_negatives = getattr(model, "num_negatives", 1)
+    shared = getattr(model, "shared_negatives", False)
     train_user, train_item = data.train_user.cpu(), data.train_item.cpu()
     n = len(train_user)
     progress, best_state, key = Progress(), None, ""
     if checkpoint is not None:  # the fingerprint hashes the training pairs: only when needed
-        key = fingerprint(model, data, config.seed, config.batch_size, config.lr)
+        key = fingerprint(model, data, config.model_dump(exclude=NOT_IN_FINGERPRINT))
         restored = restore(checkpoint, key, model, optimizer, generator)
         if restored is not None:
             progress, best_state = restored
@@ -175,7 +202,7 @@ def fit(
         for start in range(0, n, config.batch_size):
             batch = order[start : start + config.batch_size]
             users, pos = train_user[batch], train_item[batch]
-            neg = sampler.sample(users, num_negatives)
+            neg = (sampler.shared if shared else sampler.sample)(users, num_negatives)
             loss = model.loss(users.to(device), pos.to(device), neg.to(device))
             optimizer.zero_grad()
             loss.backward()

@@ -8,6 +8,8 @@ many user batches does not re-run the GNN per batch.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from tailgraph.gnn.data import TrainData
 from torch import nn
@@ -26,6 +28,18 @@ def sampled_softmax_loss(pos: torch.Tensor, neg: torch.Tensor, temperature: floa
     """
     logits = torch.cat([pos.unsqueeze(1), neg], dim=1) / temperature
     return -torch.log_softmax(logits, dim=1)[:, 0].mean()
+
+
+@dataclass(frozen=True)
+class SharedNegatives:
+    """One draw of negatives for a whole batch: every user's candidates are `items` [N],
+    except where `own` [B, N] marks one of that user's training items (left out)."""
+
+    items: torch.Tensor
+    own: torch.Tensor
+
+    def to(self, device: torch.device) -> SharedNegatives:
+        return SharedNegatives(self.items.to(device), self.own.to(device))
 
 
 class Recommender(nn.Module):

@@ -39,11 +39,15 @@ class KGCFPropagation(nn.Module):
         num_forward = max(data.num_relations // 2, 1)
         self.relation_logit = nn.Parameter(torch.zeros(num_forward))
         item, node, relation = item_links(data)
-        self.register_buffer("item", item, persistent=False)
-        self.register_buffer("node", node, persistent=False)  # < I: an item, else entity I + e
-        self.register_buffer("relation", relation, persistent=False)
-        is_entity = node >= data.num_items
-        per_entity = torch.bincount(node[is_entity] - data.num_items, minlength=data.num_entities)
+        to_entity = node >= data.num_items
+        # Item → entity links and item → item links, kept apart: they aggregate differently.
+        self.register_buffer("entity_item", item[to_entity], persistent=False)
+        self.register_buffer("entity", node[to_entity] - data.num_items, persistent=False)
+        self.register_buffer("entity_relation", relation[to_entity], persistent=False)
+        self.register_buffer("pair_item", item[~to_entity], persistent=False)
+        self.register_buffer("pair_other", node[~to_entity], persistent=False)
+        self.register_buffer("pair_relation", relation[~to_entity], persistent=False)
+        per_entity = torch.bincount(self.entity, minlength=data.num_entities)
         idf = torch.log1p(data.num_items / per_entity.clamp(min=1).float())
         self.register_buffer("idf", idf, persistent=False)
         self.reset_parameters()
@@ -51,18 +55,6 @@ class KGCFPropagation(nn.Module):
     def reset_parameters(self) -> None:
         # softplus(0.5413) = 1: every relation starts with weight one.
         nn.init.constant_(self.relation_logit, 0.5413)
-
-    def entity_sums(
-        self, cf_items: torch.Tensor, source: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(Σ s_j f_j [E, d], Σ s_j [E]) over each entity's linked items."""
-        is_entity = self.node >= self.num_items
-        entity = self.node[is_entity] - self.num_items
-        item = self.item[is_entity]
-        weight = source[item]
-        sums = scatter(cf_items[item] * weight[:, None], entity, 0, self.num_entities, "sum")
-        counts = scatter(weight, entity, 0, self.num_entities, "sum")
-        return sums, counts
 
     def forward(
         self,
@@ -74,32 +66,44 @@ class KGCFPropagation(nn.Module):
         """(k [I (+ X), d], W [I (+ X)]) for every item, then for `num_extra` new items.
 
         cf_items: [I, d] CF item embeddings; source: [I] float, 1 for source items.
-        extra_links: (new item 0..X−1, node, forward relation id) of items added later.
+        extra_links: (new item 0..X−1, node, forward relation id) of items added later;
+        a node < I is an existing item, else the entity node I + e.
         """
-        sums, counts = self.entity_sums(cf_items, source)
-        item, node, relation = self.item, self.node, self.relation
+        num_items, size = self.num_items, self.num_items + num_extra
+        relation_weight = F.softplus(self.relation_logit)
+        # Per entity: Σ s_j f_j and Σ s_j over its linked items.
+        weight = source[self.entity_item]
+        sums = scatter(cf_items[self.entity_item] * weight[:, None], self.entity, 0,
+                       self.num_entities, "sum")  # fmt: skip
+        counts = scatter(weight, self.entity, 0, self.num_entities, "sum")
+
+        item, entity, relation = self.entity_item, self.entity, self.entity_relation
+        pair_item, other, pair_relation = self.pair_item, self.pair_other, self.pair_relation
         own = source[item]
         if extra_links is not None:
-            new_item, new_node, new_relation = extra_links
-            item = torch.cat([item, new_item + self.num_items])
-            node = torch.cat([node, new_node])
-            relation = torch.cat([relation, new_relation])
-            own = torch.cat([own, own.new_zeros(len(new_item))])  # a new item is no source
-        is_entity = node >= self.num_items
-        entity = (node - self.num_items).clamp(min=0)
-        last = self.num_items - 1
-        others = torch.where(is_entity, counts[entity] - own, source[node.clamp(max=last)])
-        message = torch.where(
-            is_entity[:, None],
-            (sums[entity] - own[:, None] * cf_items[item.clamp(max=last)])
-            / others.clamp(min=1e-12)[:, None],
-            cf_items[node.clamp(max=last)],
-        )
-        idf = torch.where(is_entity, self.idf[entity], torch.ones_like(others))
-        weight = F.softplus(self.relation_logit)[relation] * idf * (others > 0.5).float()
-        size = self.num_items + num_extra
-        total = scatter(weight, item, 0, size, "sum")
-        k = scatter(weight[:, None] * message, item, 0, size, "sum")
+            new_item, node, new_relation = extra_links
+            new_item = new_item + num_items
+            is_entity = node >= num_items
+            item = torch.cat([item, new_item[is_entity]])
+            entity = torch.cat([entity, node[is_entity] - num_items])
+            relation = torch.cat([relation, new_relation[is_entity]])
+            own = torch.cat([own, own.new_zeros(int(is_entity.sum()))])  # a new item: no source
+            pair_item = torch.cat([pair_item, new_item[~is_entity]])
+            other = torch.cat([other, node[~is_entity]])
+            pair_relation = torch.cat([pair_relation, new_relation[~is_entity]])
+
+        # Entity links: w_ie · m_{e∖i} = coef · (S_e − s_i f_i), coef = w_ie / Σ_{j≠i} s_j.
+        others = counts[entity] - own
+        link_weight = relation_weight[relation] * self.idf[entity] * (others > 0.5).float()
+        coef = link_weight / others.clamp(min=1.0)
+        total = scatter(link_weight, item, 0, size, "sum")
+        k = scatter(coef[:, None] * sums[entity], item, 0, size, "sum")
+        own_share = scatter(coef * own, item, 0, size, "sum")[:num_items]
+        k[:num_items] = k[:num_items] - own_share[:, None] * cf_items
+        # Item–item links: the other item's own CF embedding when it is a source.
+        pair_weight = relation_weight[pair_relation] * source[other]
+        total = total + scatter(pair_weight, pair_item, 0, size, "sum")
+        k = k + scatter(pair_weight[:, None] * cf_items[other], pair_item, 0, size, "sum")
         return k / total.clamp(min=1e-12)[:, None], total
 
 

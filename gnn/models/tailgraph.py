@@ -36,7 +36,12 @@ from typing import Literal
 import torch
 from pydantic import BaseModel, ConfigDict
 from tailgraph.gnn.data import TrainData
-from tailgraph.gnn.models.base import Recommender, bpr_loss, sampled_softmax_loss
+from tailgraph.gnn.models.base import (
+    Recommender,
+    SharedNegatives,
+    bpr_loss,
+    sampled_softmax_loss,
+)
 from tailgraph.gnn.models.content_tower import ContentTower
 from tailgraph.gnn.models.kg_cf import KGCFPropagation
 from tailgraph.gnn.models.lightgcn import fixed_graph_lightgcn, normalized_adjacency
@@ -66,7 +71,7 @@ class TailgraphConfig(BaseModel):
     use_attributes: bool = True
     loss: Literal["softmax", "bpr"] = "softmax"
     temperature: float = 0.2
-    num_negatives: int = 64
+    num_negatives: int = 256  # sampled softmax: drawn once per batch, shared by its users
     align_weight: float = 0.1
     cold_dropout: float = 0.2
     l2: float = 1e-4
@@ -236,18 +241,29 @@ class TailgraphModel(Recommender):
         return out
 
     # ---- training ----------------------------------------------------------------------------
-    def loss(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
+    @property
+    def shared_negatives(self) -> bool:
+        """Sampled softmax scores one draw of negatives shared by the batch (`gnn.train`)."""
+        return self.config.loss == "softmax"
+
+    def loss(
+        self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor | SharedNegatives
+    ) -> torch.Tensor:
         cfg = self.config
         needed = None
         if self.incoming is not None:  # the items this step reads: positives, negatives, histories
             history = self.data.history[users]
-            needed = torch.unique(torch.cat([pos, neg.reshape(-1), history[history >= 0]]))
+            drawn = neg.items if isinstance(neg, SharedNegatives) else neg.reshape(-1)
+            needed = torch.unique(torch.cat([pos, drawn, history[history >= 0]]))
         out = self.forward_all(cfg.cold_dropout, needed)
         items = out["items"]
         u = self.user_vectors(users, out["cf_users"], items)
         pos_scores = (u * items[pos]).sum(1)
-        if cfg.loss == "softmax":
-            neg_scores = torch.einsum("bd,bnd->bn", u, items[neg])
+        if isinstance(neg, SharedNegatives):
+            neg_scores = (u @ items[neg.items].T).masked_fill(neg.own, -torch.inf)
+            loss = sampled_softmax_loss(pos_scores, neg_scores, cfg.temperature)
+        elif cfg.loss == "softmax":
+            neg_scores = (u.unsqueeze(1) * items[neg]).sum(-1)
             loss = sampled_softmax_loss(pos_scores, neg_scores, cfg.temperature)
         else:
             loss = bpr_loss(pos_scores, (u * items[neg[:, 0]]).sum(1))

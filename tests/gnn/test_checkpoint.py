@@ -78,13 +78,18 @@ def test_a_completed_checkpoint_restores_without_training(
         assert torch.equal(restored.state_dict()[name], value), name
 
 
+@pytest.mark.parametrize(
+    "change", [{"lr": CONFIG.lr / 2}, {"epochs": 3, "min_epochs": 3}, {"patience": 2}]
+)
 def test_a_checkpoint_for_other_settings_is_not_resumed(
-    tiny_data: TrainData, tmp_path: Path
+    tiny_data: TrainData, tmp_path: Path, change: dict[str, float]
 ) -> None:
+    # A finished run is not reused under a changed budget either: it would report a model
+    # trained for more epochs than the settings say.
     checkpoint = tmp_path / "tailgraph.safetensors"
     _fit(tiny_data, checkpoint)
     before = describe(checkpoint)["fingerprint"]
-    other = TrainConfig(**{**CONFIG.__dict__, "lr": CONFIG.lr / 2})
+    other = CONFIG.model_copy(update=change)
     _, result = _fit(tiny_data, checkpoint, other)
-    assert result.epochs_run == 4 and len(result.curve) == 4  # trained from epoch 1
+    assert result.epochs_run == other.epochs and len(result.curve) == other.epochs  # afresh
     assert describe(checkpoint)["fingerprint"] != before  # and overwrote the old one
