@@ -30,7 +30,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+from tailgraph.kg.dataset import Dataset
 from tailgraph.kg.store import GraphStore
+from tailgraph.kg.validate import PreparedImport
 
 LABEL_TO_TYPE = {"Item": "item", "Entity": "entity", "User": "user"}
 INTERACTION_FIXED = ("key", "ts", "weight", "rating", "kind")
@@ -116,6 +118,16 @@ class GraphSnapshot:
         publish_dir(tmp, out_dir)
 
     @classmethod
+    def from_dataset(cls, dataset: Dataset) -> GraphSnapshot:
+        """The snapshot an empty graph would give after importing `dataset`: training and
+        notebooks need no database. The dataset is validated exactly as `tailgraph import`
+        validates it (`ValidationFailed` on bad input), and the tables are built from the
+        rows the import would write, in the graph's order (tested equal to `take_snapshot`)."""
+        from tailgraph.kg.validate import validate
+
+        return from_prepared(validate(dataset, lambda label, ids: set()))
+
+    @classmethod
     def load(cls, directory: Path) -> GraphSnapshot:
         directory = Path(directory)
         tables = {
@@ -123,6 +135,42 @@ class GraphSnapshot:
             for name in ("items", "users", "entities", "interactions", "kg_edges")
         }
         return cls(**tables)
+
+
+def _stored(props: dict[str, Any]) -> dict[str, Any]:
+    """What a graph keeps of a property map: setting a property to null removes it."""
+    return {k: v for k, v in props.items() if v is not None}
+
+
+def from_prepared(prepared: PreparedImport) -> GraphSnapshot:
+    """Snapshot tables from import-ready rows, as `take_snapshot` reads them back."""
+    item_rows = sorted(
+        ({"id": r["id"], "props": _stored({"id": r["id"], "title": r["title"],
+                                             "description": r["description"], **r["attrs"]})}
+         for r in prepared.items), key=lambda row: row["id"],
+    )  # fmt: skip
+    user_rows = sorted(
+        ({"id": r["id"], "props": _stored({"id": r["id"], **r["attrs"]})} for r in prepared.users),
+        key=lambda row: row["id"],
+    )
+    entity_rows = sorted(
+        ({"id": r["id"], "name": r["name"], "type": r["type"]} for r in prepared.entities),
+        key=lambda row: row["id"],
+    )
+    interaction_rows = sorted(
+        ({"user_id": r["user_id"], "item_id": r["item_id"],
+          "props": _stored({"key": r["key"], "ts": r["ts"], "weight": r["weight"],
+                            "rating": r["rating"], "kind": r["kind"], **r["ctx"]})}
+         for r in prepared.interactions), key=lambda row: row["props"]["key"],
+    )  # fmt: skip
+    edge_rows = sorted(  # triple groups are keyed by the labels: (Item|Entity, REL, …)
+        ({"head_label": head, "head": r["head"], "relation": relation,
+          "tail_label": tail, "tail": r["tail"], "weight": r.get("weight")}
+         for (head, relation, tail), rows in prepared.triples.items() for r in rows),
+        key=lambda row: (row["head_label"], row["head"], row["relation"], row["tail_label"],
+                         row["tail"]),
+    )  # fmt: skip
+    return snapshot_from_rows(item_rows, user_rows, entity_rows, interaction_rows, edge_rows)
 
 
 def _props_frame(rows: list[dict[str, Any]], fixed: tuple[str, ...]) -> pd.DataFrame:
@@ -138,10 +186,26 @@ def _props_frame(rows: list[dict[str, Any]], fixed: tuple[str, ...]) -> pd.DataF
 
 def take_snapshot(store: GraphStore, page_size: int = 20_000) -> GraphSnapshot:
     """Stream nodes and edges out of the graph in pages of `page_size` rows."""
-    items = _props_frame(list(store.stream_named("snapshot_items", page_size=page_size)),
-                         ("id", "title", "description"))  # fmt: skip
-    users = _props_frame(list(store.stream_named("snapshot_users", page_size=page_size)), ("id",))
-    entity_rows = list(store.stream_named("snapshot_entities", page_size=page_size))
+
+    def rows(name: str) -> list[dict[str, Any]]:
+        return list(store.stream_named(name, page_size=page_size))
+
+    return snapshot_from_rows(
+        rows("snapshot_items"), rows("snapshot_users"), rows("snapshot_entities"),
+        rows("snapshot_interactions"), rows("snapshot_kg_edges"),
+    )  # fmt: skip
+
+
+def snapshot_from_rows(
+    item_rows: list[dict[str, Any]],
+    user_rows: list[dict[str, Any]],
+    entity_rows: list[dict[str, Any]],
+    interaction_rows: list[dict[str, Any]],
+    edge_rows: list[dict[str, Any]],
+) -> GraphSnapshot:
+    """The tables from the rows of the `snapshot_*` statements (in their order)."""
+    items = _props_frame(item_rows, ("id", "title", "description"))
+    users = _props_frame(user_rows, ("id",))
     entities = pd.DataFrame.from_records(entity_rows, columns=["id", "name", "type"])
     index = {
         "item": {v: i for i, v in enumerate(items["id"])},
@@ -149,10 +213,10 @@ def take_snapshot(store: GraphStore, page_size: int = 20_000) -> GraphSnapshot:
         "entity": {v: i for i, v in enumerate(entities["id"])},
     }
 
-    interaction_rows = []
-    for row in store.stream_named("snapshot_interactions", page_size=page_size):
+    records = []
+    for row in interaction_rows:
         props = row["props"]
-        interaction_rows.append(
+        records.append(
             {
                 "user": index["user"][row["user_id"]],
                 "item": index["item"][row["item_id"]],
@@ -161,15 +225,15 @@ def take_snapshot(store: GraphStore, page_size: int = 20_000) -> GraphSnapshot:
             }
         )
     interactions = pd.DataFrame.from_records(
-        interaction_rows, columns=None if interaction_rows else ["user", "item", *INTERACTION_FIXED]
+        records, columns=None if records else ["user", "item", *INTERACTION_FIXED]
     )
     for column in ("ts", "weight", "rating"):
         interactions[column] = pd.to_numeric(interactions[column], errors="coerce").astype(float)
 
-    edge_rows = []
-    for row in store.stream_named("snapshot_kg_edges", page_size=page_size):
+    edges = []
+    for row in edge_rows:
         head_type, tail_type = LABEL_TO_TYPE[row["head_label"]], LABEL_TO_TYPE[row["tail_label"]]
-        edge_rows.append(
+        edges.append(
             {
                 "head_type": head_type,
                 "head": index[head_type][row["head"]],
@@ -180,7 +244,7 @@ def take_snapshot(store: GraphStore, page_size: int = 20_000) -> GraphSnapshot:
             }
         )
     kg_edges = pd.DataFrame.from_records(
-        edge_rows, columns=["head_type", "head", "relation", "tail_type", "tail", "weight"]
+        edges, columns=["head_type", "head", "relation", "tail_type", "tail", "weight"]
     )
     kg_edges["weight"] = pd.to_numeric(kg_edges["weight"], errors="coerce").astype(float)
     return GraphSnapshot(items, users, entities, interactions, kg_edges)

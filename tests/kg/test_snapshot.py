@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+import pytest
 import torch
 from tailgraph.kg.adapters import load_dataset
 from tailgraph.kg.importer import import_dataset
 from tailgraph.kg.sample import generate_sample, write_sample
 from tailgraph.kg.snapshot import GraphSnapshot, take_snapshot
 from tailgraph.kg.store import GraphStore
+from tailgraph.kg.validate import ValidationFailed
 
 
 def test_snapshot_matches_dataset_and_survives_save_load(store: GraphStore, tmp_path: Path) -> None:
@@ -53,3 +56,34 @@ def test_same_graph_same_snapshot(store: GraphStore, tmp_path: Path) -> None:
     assert a.items["id"].tolist() == b.items["id"].tolist()
     assert a.interactions[["user", "item"]].values.tolist() == \
         b.interactions[["user", "item"]].values.tolist()  # fmt: skip
+
+
+def _same_tables(a: GraphSnapshot, b: GraphSnapshot) -> None:
+    for name in ("items", "users", "entities", "interactions", "kg_edges"):
+        left, right = getattr(a, name), getattr(b, name)
+        assert sorted(left.columns) == sorted(right.columns), name
+        pd.testing.assert_frame_equal(
+            left[sorted(left.columns)].reset_index(drop=True),
+            right[sorted(left.columns)].reset_index(drop=True),
+            check_dtype=False,
+            obj=name,
+        )
+
+
+@pytest.mark.parametrize("size", ["tiny", "small"])
+def test_snapshot_from_a_dataset_equals_the_graphs(
+    store: GraphStore, tmp_path: Path, size: str
+) -> None:
+    # Training without a database sees exactly what training from the graph sees.
+    write_sample(tmp_path / "s", size=size, seed=3)
+    dataset = load_dataset(tmp_path / "s")
+    import_dataset(dataset, store, tmp_path / "j")
+    _same_tables(GraphSnapshot.from_dataset(dataset), take_snapshot(store))
+
+
+def test_snapshot_from_a_dataset_validates_it(tmp_path: Path) -> None:
+    dataset = generate_sample("tiny", seed=1)
+    assert dataset.interactions is not None
+    dataset.interactions.loc[0, "item_id"] = "no-such-item"
+    with pytest.raises(ValidationFailed, match="no-such-item"):
+        GraphSnapshot.from_dataset(dataset)
