@@ -67,6 +67,9 @@ class TailgraphConfig(BaseModel):
     kg_mode: Literal["cf", "attention"] = "cf"
     kg_gate: bool = True  # "cf": a per-item gate on the KG term, from the item's KG support
     kg_detach: bool = False  # "cf": no gradient from the KG term into the CF embeddings
+    # "cf": which CF item rows propagate: "base" (layer-0 ID embeddings: propagated rows
+    # of item j carry, through shared users, part of item i's own embedding) or "propagated"
+    kg_source: Literal["base", "propagated"] = "base"
     use_history: bool = True
     use_attributes: bool = True
     loss: Literal["softmax", "bpr"] = "softmax"
@@ -162,6 +165,8 @@ class TailgraphModel(Recommender):
         return text + self.kg_term(*self.kg_cf(self._kg_input(cf_items), self.source))
 
     def _kg_input(self, cf_items: torch.Tensor) -> torch.Tensor:
+        if self.config.kg_source == "base":
+            cf_items = self.cf.embedding.weight[self.data.num_users :]
         return cf_items.detach() if self.config.kg_detach else cf_items
 
     def kg_term(self, k: torch.Tensor, support: torch.Tensor) -> torch.Tensor:
@@ -344,7 +349,7 @@ class TailgraphModel(Recommender):
                     torch.tensor([rel for item in links for _, rel in item], dtype=torch.long),
                 )
                 k, support = self.kg_cf(
-                    self.cached()["cf_items"], self.source,
+                    self._kg_input(self.cached()["cf_items"]), self.source,
                     tuple(t.to(device) for t in new_links), num_extra=n,
                 )  # fmt: skip
                 content = content + self.kg_term(k, support)[self.data.num_items :]
