@@ -37,7 +37,9 @@ class LightGCN(Recommender):
         super().__init__(data)
         num_nodes = data.num_users + data.num_items
         self.model = fixed_graph_lightgcn(num_nodes, dim, layers)
-        self.adjacency = normalized_adjacency(data.train_edge_index(), num_nodes)
+        self.register_buffer(
+            "adjacency", normalized_adjacency(data.train_edge_index(), num_nodes), persistent=False
+        )
         self.l2 = l2
         self._cache: torch.Tensor | None = None
 

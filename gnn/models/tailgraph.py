@@ -95,7 +95,10 @@ class TailgraphModel(Recommender):
         self.num_negatives = cfg.num_negatives if cfg.loss == "softmax" else 1
         num_nodes = data.num_users + data.num_items
         self.cf = fixed_graph_lightgcn(num_nodes, cfg.dim, cfg.cf_layers)
-        self.adjacency = normalized_adjacency(data.train_edge_index(), num_nodes)
+        # Derived tensors move with the model (`.to`) and are rebuilt, not saved.
+        self.register_buffer(
+            "adjacency", normalized_adjacency(data.train_edge_index(), num_nodes), persistent=False
+        )
         self.content: ContentTower | None = None
         attention = cfg.use_kg and cfg.kg_mode == "attention"
         if cfg.use_text or cfg.use_kg:
@@ -110,10 +113,13 @@ class TailgraphModel(Recommender):
             self.kg_map = nn.Linear(cfg.dim, cfg.dim, bias=False)
             self.kg_gate = nn.Linear(1, 1)
         # CF sources of the KG term: the items with training interactions.
-        self.source = (data.item_count > 0).float()
+        self.register_buffer("source", (data.item_count > 0).float(), persistent=False)
         # Without text the content tower sees zeros: only the KG structure (entity IDs) speaks.
-        self.item_text = data.item_text if cfg.use_text else torch.zeros_like(data.item_text)
-        self.entity_text = data.entity_text if cfg.use_text else torch.zeros_like(data.entity_text)
+        text = (data.item_text, data.entity_text)
+        if not cfg.use_text:
+            text = (torch.zeros_like(text[0]), torch.zeros_like(text[1]))
+        self.register_buffer("item_text", text[0], persistent=False)
+        self.register_buffer("entity_text", text[1], persistent=False)
         self.gate = nn.Linear(1, 1)
         self.query = nn.Parameter(torch.zeros(cfg.dim))
         self.history_proj = nn.Linear(cfg.dim, cfg.dim, bias=False)
@@ -121,7 +127,9 @@ class TailgraphModel(Recommender):
             nn.Embedding(size, cfg.dim)
             for size in (data.user_attr_sizes if cfg.use_attributes else [])
         )
-        self.log_count = torch.log1p(data.item_count).unsqueeze(1)
+        self.register_buffer(
+            "log_count", torch.log1p(data.item_count).unsqueeze(1), persistent=False
+        )
         self.incoming = (
             IncomingEdges.build(
                 data.kg_edge_index, data.kg_edge_type, data.num_items + data.num_entities
