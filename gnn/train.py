@@ -104,10 +104,11 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def validation_ndcg(model: Recommender, data: TrainData) -> float:
+def validation_ndcg(model: Recommender, data: TrainData, part: str = "valid") -> float:
+    """NDCG@20 on a validation part ("valid", "cold_valid", "hybrid_valid")."""
     model.eval()
     model.refresh()
-    metrics = evaluate(model.score, data, "valid", with_buckets=False, ks=(20,))
+    metrics = evaluate(model.score, data, part, with_buckets=False, ks=(20,))
     return float(metrics["overall"]["ndcg@20"])  # type: ignore[index]
 
 

@@ -8,6 +8,7 @@ many user batches does not re-run the GNN per batch.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -59,6 +60,10 @@ class Recommender(nn.Module):
     def refresh(self) -> None:
         """Recompute cached embeddings (called after training and before scoring)."""
 
-    def tune(self, validate: object) -> dict[str, float]:
-        """Post-training tuning on validation (e.g. a blend weight); returns chosen values."""
+    def tune(self, validate: Callable[..., float]) -> dict[str, float]:
+        """Post-training tuning on validation (e.g. a blend weight); returns chosen values.
+
+        `validate(part="valid")` is NDCG@20 on a validation part: "valid" (warm),
+        "cold_valid" or "hybrid_valid" (`gnn.evaluate`), after `refresh()`.
+        """
         return {}

@@ -31,6 +31,7 @@ dropped), so the gate and the content tower learn the cold regime they serve
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import torch
@@ -48,6 +49,8 @@ from tailgraph.gnn.models.lightgcn import fixed_graph_lightgcn, normalized_adjac
 from tailgraph.gnn.sampling import IncomingEdges, sample_subgraph
 from torch import nn
 from torch.nn import functional as F
+
+COLD_KG_SCALES = (0.0, 0.5, 1.0)
 
 
 class TailgraphConfig(BaseModel):
@@ -112,6 +115,9 @@ class TailgraphModel(Recommender):
             self.kg_cf = KGCFPropagation(data)
             self.kg_map = nn.Linear(cfg.dim, cfg.dim, bias=False)
             self.kg_gate = nn.Linear(1, 1)
+        # Weight of the KG term for items without interactions (cold and new items), chosen
+        # after training on hybrid validation (`tune`); saved with the weights.
+        self.register_buffer("cold_kg_scale", torch.ones(()))
         # CF sources of the KG term: the items with training interactions.
         self.register_buffer("source", (data.item_count > 0).float(), persistent=False)
         # Without text the content tower sees zeros: only the KG structure (entity IDs) speaks.
@@ -170,7 +176,10 @@ class TailgraphModel(Recommender):
         text = self.text_content(needed)
         if self.kg_cf is None:
             return text
-        return text + self.kg_term(*self.kg_cf(self._kg_input(cf_items), self.source))
+        term = self.kg_term(*self.kg_cf(self._kg_input(cf_items), self.source))
+        if not self.training:  # the tuned weight applies at serving; training learns with 1
+            term = term * torch.where(self.source > 0, 1.0, self.cold_kg_scale).unsqueeze(1)
+        return text + term
 
     def _kg_input(self, cf_items: torch.Tensor) -> torch.Tensor:
         if self.config.kg_source == "base":
@@ -360,9 +369,25 @@ class TailgraphModel(Recommender):
                     self._kg_input(self.cached()["cf_items"]), self.source,
                     tuple(t.to(device) for t in new_links), num_extra=n,
                 )  # fmt: skip
-                content = content + self.kg_term(k, support)[self.data.num_items :]
+                content = (
+                    content + self.cold_kg_scale * self.kg_term(k, support)[self.data.num_items :]
+                )
             zero_cf = torch.zeros_like(content)
             return self.fuse(zero_cf, content, torch.zeros(n, 1, device=device))
+
+    def tune(self, validate: Callable[..., float]) -> dict[str, float]:
+        """The KG term's weight for items without interactions, from `COLD_KG_SCALES`, by
+        hybrid validation NDCG@20 (the served list: warm and cold items together)."""
+        if self.kg_cf is None:
+            return {}
+        scored = []
+        for scale in COLD_KG_SCALES:
+            self.cold_kg_scale.fill_(scale)
+            scored.append((validate("hybrid_valid"), scale))
+        best = max(scored)[1]
+        self.cold_kg_scale.fill_(best)
+        self.refresh()
+        return {"cold_kg_scale": best}
 
     def config_dict(self) -> dict[str, object]:
         return self.config.model_dump()
