@@ -13,11 +13,12 @@ from tests.api.conftest import graph_store, runtime_of
 
 
 def test_explanation_paths_link_the_history_to_the_item(
-    client: TestClient, api_graph: GraphSettings
+    writer: TestClient, writable_graph: GraphSettings
 ) -> None:
+    client = writer
     user = "u00003"
     top = client.get(f"/users/{user}/recommendations", params={"k": 3}).json()["items"]
-    with graph_store(api_graph) as store:
+    with graph_store(writable_graph) as store:
         history = {
             r["item_id"] for r in store.run_named("user_history", {"user_id": user, "limit": 1000})
         }
@@ -41,7 +42,8 @@ def test_explanation_paths_link_the_history_to_the_item(
     assert explained >= 2  # the sample's books share authors, genres, themes
 
 
-def test_paths_prefer_short_hops_through_rare_entities(client: TestClient) -> None:
+def test_paths_prefer_short_hops_through_rare_entities(writer: TestClient) -> None:
+    client = writer
     state = runtime_of(client).state
     user = "u00003"
     items = client.get(f"/users/{user}/recommendations", params={"k": 10}).json()["items"]
