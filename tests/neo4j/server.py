@@ -86,6 +86,24 @@ def java_command(main: str | Path, *args: str, heap: str = DEFAULT_HEAP) -> list
     ]  # fmt: skip
 
 
+def admin_import(home: Path, args: list[str], database: str = "neo4j") -> str:
+    """`neo4j-admin database import full DATABASE ARGS…` into `home` (NEO4J_HOME), with the
+    import tool from Maven; returns its output. The server over `home` must be stopped."""
+    conf = home / "conf"
+    conf.mkdir(parents=True, exist_ok=True)
+    command = java_command(
+        "org.neo4j.cli.AdminTool", "database", "import", "full", database, *args, heap="512m"
+    )
+    env = {**os.environ, "NEO4J_HOME": str(home), "NEO4J_CONF": str(conf)}
+    result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    output = result.stdout + result.stderr
+    if result.returncode != 0:
+        raise Neo4jSetupError(
+            f"neo4j-admin database import full exited {result.returncode}:\n{output[-3000:]}"
+        )
+    return output
+
+
 @dataclass
 class Neo4jServer:
     """One Neo4j server process over `home`; `port` 0 takes a free port at first start,
