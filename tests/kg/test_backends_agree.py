@@ -102,6 +102,8 @@ def _canonical(name: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("name", READS)
 def test_every_read_statement_answers_the_same(name: str, both: dict[str, GraphStore]) -> None:
     params = _params(both["falkordb"])
+    if name == "explain_paths":
+        params["limit"] = 3  # fewer than the paths of a shape: which ones survive must agree
     identifiers = {"relation": "HAS_GENRE"} if name == "count_relationships" else {}
     answers = {
         backend: _canonical(name, store.run_named(name, params, **identifiers))
@@ -109,7 +111,7 @@ def test_every_read_statement_answers_the_same(name: str, both: dict[str, GraphS
     }
     assert answers["falkordb"], f"{name} returned nothing"
     if name == "explain_paths":
-        # One branch per path shape, each ends in LIMIT: rows are compared as a set.
+        # One branch per path shape, each ordered then cut by LIMIT: the same set of paths.
         assert sorted(json.dumps(r, sort_keys=True) for r in answers["falkordb"]) == sorted(
             json.dumps(r, sort_keys=True) for r in answers["neo4j"]
         )
