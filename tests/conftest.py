@@ -7,8 +7,9 @@ resolves and Java runs (`tests/neo4j/`), started once per session on a loopback 
 The `store`, `graph_settings` and `cli_env` fixtures are parametrized over both
 backends, so every test that takes one runs on FalkorDB and on Neo4j; the Neo4j runs
 carry the `neo4j` marker (`-m "not neo4j"` leaves them out). Without Java 17+ and
-Maven the Neo4j runs are skipped with one line saying so; with
-`TAILGRAPH_REQUIRE_NEO4J=1` (set by `.ci/run`) they fail instead.
+Maven the Neo4j tests are left out, with one line at the end saying how to enable
+them (a Maven or server failure skips them, saying why); with
+`TAILGRAPH_REQUIRE_NEO4J=1` (set by `.ci/run`) each of those is a failure instead.
 
 Neo4j Community has one user database, so a "fresh graph" there is the one database,
 emptied before and after each test; on FalkorDB it is a graph of its own per test.
@@ -20,6 +21,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tailgraph.kg.embedded import EmbeddedServer
@@ -41,10 +43,34 @@ HOW_TO_ENABLE = (
     "them; -m 'not neo4j' leaves them out"
 )
 
+NEO4J_NOTE = pytest.StashKey[str]()
+
 BACKENDS = [
     pytest.param("falkordb", id="falkordb"),
     pytest.param("neo4j", id="neo4j", marks=pytest.mark.neo4j),
 ]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without Java or Maven (and Neo4j not required), leave the Neo4j tests out at once and
+    say so in one line at the end, rather than a skip line per test."""
+    neo4j_items = [item for item in items if item.get_closest_marker("neo4j")]
+    if REQUIRE_NEO4J or not neo4j_items:
+        return
+    problem = missing_tools()
+    if problem is None:
+        return
+    config.hook.pytest_deselected(items=neo4j_items)
+    items[:] = [item for item in items if not item.get_closest_marker("neo4j")]
+    config.stash[NEO4J_NOTE] = (
+        f"{len(neo4j_items)} Neo4j {NEO4J_VERSION} tests not run: {problem}; {HOW_TO_ENABLE}"
+    )
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    note = config.stash.get(NEO4J_NOTE, None)
+    if note:
+        terminalreporter.write_line(note)
 
 
 def neo4j_unavailable(reason: str) -> None:
