@@ -16,6 +16,7 @@ from tailgraph.kg.settings import GraphSettings
 
 from tests.api.conftest import ClientFactory, import_sample
 from tests.conftest import neo4j_settings, start_neo4j
+from tests.neo4j.server import Neo4jServer
 
 
 class Server(Protocol):
@@ -40,7 +41,8 @@ def own_server(backend: str, tmp_path: Path) -> Iterator[tuple[Server, GraphSett
     server: Server
     if backend == "neo4j":
         neo4j = start_neo4j(tmp_path / "neo4j-home")
-        server, settings = neo4j, neo4j_settings(neo4j, tmp_path / "home", neo4j_max_retry_s=1.0)
+        # The default retry budget (30 s): a stopped Neo4j must still be a 503 at once.
+        server, settings = neo4j, neo4j_settings(neo4j, tmp_path / "home", neo4j_max_retry_s=30)
     else:
         embedded = EmbeddedServer(tmp_path / "graph-home")
         embedded.start()
@@ -110,3 +112,14 @@ def test_recommendations_survive_the_graph_and_writes_recover(
     assert client.get("/ready").json()["graph"] == "up"
     after = client.get(f"/users/{user}/recommendations", params={"k": 10}).json()["items"]
     assert recs[0]["item_id"] not in {item["item_id"] for item in after}
+
+
+@pytest.mark.neo4j
+def test_a_wrong_neo4j_password_is_503_not_500(
+    make_client: ClientFactory, neo4j_server: Neo4jServer, tmp_path: Path
+) -> None:
+    settings = neo4j_settings(neo4j_server, tmp_path / "home", neo4j_password="wrong-password")
+    client = make_client(settings, raise_server_exceptions=False)
+    _graph_503(client.post("/users/u00009/interactions", json={"item_id": "b00001"}))
+    assert client.get("/ready").json()["graph"] == "down"
+    assert client.get("/users/u00009/recommendations", params={"k": 3}).status_code == 200
