@@ -95,7 +95,8 @@ def admin_import(home: Path, args: list[str], database: str = "neo4j") -> str:
         "org.neo4j.cli.AdminTool", "database", "import", "full", database, *args, heap="512m"
     )
     env = {**os.environ, "NEO4J_HOME": str(home), "NEO4J_CONF": str(conf)}
-    result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    # In `home`: the tool writes its import.report into the working directory.
+    result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=home, check=False)
     output = result.stdout + result.stderr
     if result.returncode != 0:
         raise Neo4jSetupError(
