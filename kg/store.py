@@ -228,11 +228,19 @@ class Neo4jStore(GraphStore):
                     {key: _neo4j_value(value) for key, value in record.items()}
                     for record in records
                 ]
-            except nx.AuthError as exc:
-                raise GraphUnavailable(
-                    f"Neo4j at {self._uri} refused the credentials of user {self._user!r} "
-                    f"(TAILGRAPH_NEO4J_USER / TAILGRAPH_NEO4J_PASSWORD): {exc.message}"
-                ) from exc
+            except nx.ClientError as exc:
+                # A wrong password, and after three of them Neo4j's rate limit (a plain
+                # ClientError, not an AuthError): the graph is unusable until the settings
+                # are fixed, not a bad statement.
+                if isinstance(exc, nx.AuthError) or str(exc.code).startswith(
+                    "Neo.ClientError.Security."
+                ):
+                    raise GraphUnavailable(
+                        f"Neo4j at {self._uri} refused the credentials of user {self._user!r} "
+                        f"(TAILGRAPH_NEO4J_USER / TAILGRAPH_NEO4J_PASSWORD): {exc.code}: "
+                        f"{exc.message}"
+                    ) from exc
+                raise CypherError("statement", f"{exc.code}: {exc.message}") from exc
             except (nx.ServiceUnavailable, nx.SessionExpired) as exc:
                 if _refused(exc) or time.monotonic() + delay > deadline:
                     raise GraphUnavailable(
