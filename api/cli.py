@@ -249,6 +249,33 @@ def snapshot(
     )
 
 
+# ---- export ----------------------------------------------------------------------------------
+export_app = typer.Typer(help="Export the graph for other tools.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("neo4j-admin")
+def export_neo4j_admin(
+    out_dir: Annotated[Path, typer.Argument(help="Directory for the CSV files (replaced).")],
+) -> None:
+    """Write the graph as the CSV files `neo4j-admin database import full` bulk-loads."""
+    from tailgraph.kg.neo4j_export import ExportError, export_neo4j_admin
+
+    with user_errors(), open_graph() as store:
+        try:
+            summary = export_neo4j_admin(store, out_dir)
+        except ExportError as exc:
+            _fail(f"{exc}; nothing was written")
+    typer.echo(
+        f"neo4j-admin files: {sum(summary.nodes.values()):,} nodes, "
+        f"{sum(summary.relationships.values()):,} relationships -> {out_dir}\n"
+        f"load them into an empty, stopped Neo4j with\n"
+        f"  neo4j-admin database import full neo4j @{out_dir.resolve() / 'import.args'}\n"
+        f"then, with it running, create the constraints:\n"
+        f"  cypher-shell -u neo4j -f {out_dir.resolve() / 'schema.cypher'}"
+    )
+
+
 # ---- cypher ----------------------------------------------------------------------------------
 def _param_value(raw: str) -> Any:
     """`--param k=v`: JSON when it parses (numbers, lists, null), else the string."""

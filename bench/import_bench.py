@@ -1,10 +1,20 @@
 """Import throughput: Tailgraph's `import_dataset` vs a raw UNWIND/CREATE "ceiling",
-on the embedded FalkorDB server, for MovieLens-100K+KG and Last.fm HetRec+DBpedia.
+on the embedded FalkorDB server or a Neo4j server, for MovieLens-100K+KG and Last.fm
+HetRec+DBpedia.
 
-Everything runs on one fresh embedded server (`kg.embedded.EmbeddedServer`, started
-exactly as `tailgraph db start` does: AOF on, unix socket) under a temporary
+By default everything runs on one fresh embedded server (`kg.embedded.EmbeddedServer`,
+started exactly as `tailgraph db start` does: AOF on, unix socket) under a temporary
 ``TAILGRAPH_HOME``; the server is stopped and the directory deleted at the end. Every
 measurement writes into a fresh, empty graph name, which is deleted afterwards.
+
+With ``--graph-uri bolt://…`` the same measurements run against that Neo4j server
+(credentials from ``TAILGRAPH_NEO4J_USER``/``TAILGRAPH_NEO4J_PASSWORD``); Neo4j Community
+has one database, so it is emptied (data, constraints, indexes) before every measurement
+and at the end: point it at a test server (``python tests/neo4j/server.py --home DIR``),
+never at data you keep. The ceiling there is the same ``UNWIND … CREATE`` through the same
+``neo4j`` driver (``execute_query``), with range indexes on the three ids (awaited online).
+On Neo4j one untimed round of *write* and *ceiling* runs first (the JVM compiles new
+statements on first use).
 
 Per dataset (read once with `kg.adapters.load_dataset`, untimed):
 
@@ -41,6 +51,7 @@ itself (idempotency). The project's ``cypher/`` folder is never modified.
     python bench/import_bench.py                        # ~9 minutes on 2 (busy) CPU cores
     python bench/import_bench.py --repeats 5 --no-alternatives
     python bench/import_bench.py --datasets ml100k_kg --batch-size 10000
+    python bench/import_bench.py --graph-uri bolt://127.0.0.1:7687 --no-alternatives
 
 The last line of output is one JSON object with all figures.
 """
@@ -75,7 +86,8 @@ from tailgraph.kg.cypher_files import fill_identifiers  # noqa: E402
 from tailgraph.kg.dataset import Dataset  # noqa: E402
 from tailgraph.kg.embedded import EmbeddedServer, exit_cleanly_on_sigterm  # noqa: E402
 from tailgraph.kg.importer import graph_counts, import_dataset, prepare, write  # noqa: E402
-from tailgraph.kg.store import FalkorDBStore  # noqa: E402
+from tailgraph.kg.settings import GraphSettings  # noqa: E402
+from tailgraph.kg.store import FalkorDBStore, GraphStore, Neo4jStore  # noqa: E402
 from tailgraph.kg.validate import PreparedImport  # noqa: E402
 
 PHASE_GROUPS = ("entities", "items", "users", "triples", "interactions")
@@ -162,7 +174,7 @@ def variants(batch_size: int) -> list[Variant]:
 Fingerprint = dict[str, tuple[Any, ...]]
 
 
-def fingerprint(store: FalkorDBStore) -> Fingerprint:
+def fingerprint(store: GraphStore) -> Fingerprint:
     """What both sides must agree on: counts and property counts per label and type."""
     out: Fingerprint = {}
     for row in store.run(
@@ -202,12 +214,11 @@ def cypher_dir(path: Path | None) -> Iterator[None]:
         cypher_files.CYPHER_DIR = saved
 
 
-class TimedStore(FalkorDBStore):
-    """A `FalkorDBStore` that notes how long each call `write` makes takes; same behaviour."""
+class Timed(GraphStore):
+    """Notes how long each call `write` makes takes; same behaviour as the store it is mixed
+    into (`TimedFalkorDB`, `TimedNeo4j`)."""
 
-    def __init__(self, socket_path: str, graph_name: str, timeout_s: float) -> None:
-        super().__init__(socket_path, graph_name, timeout_s)
-        self.spans: list[tuple[str, float]] = []  # (what, seconds), in call order
+    spans: list[tuple[str, float]]  # (what, seconds), in call order
 
     def run_script(self, name: str) -> int:
         started = time.perf_counter()
@@ -247,7 +258,19 @@ class TimedStore(FalkorDBStore):
         return {"phases": phases, "schema_s": schema, "graph_counts_s": counts, "other_s": rest}
 
 
-def fast_graph_counts(store: FalkorDBStore) -> dict[str, int]:
+class TimedFalkorDB(Timed, FalkorDBStore):
+    def __init__(self, socket_path: str, graph_name: str, timeout_s: float) -> None:
+        FalkorDBStore.__init__(self, socket_path, graph_name, timeout_s)
+        self.spans = []
+
+
+class TimedNeo4j(Timed, Neo4jStore):
+    def __init__(self, uri: str, user: str, password: str) -> None:
+        Neo4jStore.__init__(self, uri, user, password, None)
+        self.spans = []
+
+
+def fast_graph_counts(store: GraphStore) -> dict[str, int]:
     """`kg.importer.graph_counts`, with one `count(r)` per relationship type (answered from
     the type's own count on FalkorDB and Neo4j) instead of a scan of every relationship."""
     counts = {f"(:{row['label']})": int(row["count"]) for row in store.run_named("schema_counts")}
@@ -269,7 +292,7 @@ def repr_fingerprint(prepared: PreparedImport) -> str:
     return digest.hexdigest()[:24]
 
 
-def measure_overheads(prepared: PreparedImport, store: FalkorDBStore) -> dict[str, Any]:
+def measure_overheads(prepared: PreparedImport, store: GraphStore) -> dict[str, Any]:
     """Time the two non-write parts of `write` alone, and cheaper equivalents of them."""
     out: dict[str, Any] = {}
     started = time.perf_counter()
@@ -289,6 +312,12 @@ def measure_overheads(prepared: PreparedImport, store: FalkorDBStore) -> dict[st
 
 
 class Bench:
+    """The embedded backend: one fresh FalkorDB server, a graph name per measurement."""
+
+    backend = "falkordb-embedded"
+    warmup = False
+    ceiling_indexes = CEILING_INDEXES
+
     def __init__(self, home: Path, batch_size: int) -> None:
         self.home = home
         self.batch_size = batch_size
@@ -315,12 +344,86 @@ class Bench:
         self._graphs += 1
         return f"bench_{self._graphs}_{tag}"
 
-    def store(self, graph: str) -> FalkorDBStore:
+    def store(self, graph: str) -> GraphStore:
         return FalkorDBStore(self.server.socket_path, graph, timeout_s=600)
+
+    def timed_store(self, graph: str) -> Timed:
+        return TimedFalkorDB(self.server.socket_path, graph, timeout_s=600)
+
+    def raw_query(self, graph: str) -> Callable[[str, dict[str, Any]], object]:
+        """The ceiling's client: the backend's own client call, no store in between."""
+        return self.db.select_graph(graph).query
 
     def drop(self, graph: str) -> None:
         with contextlib.suppress(Exception):
             self.db.select_graph(graph).delete()
+
+
+class Neo4jBench(Bench):
+    """A Neo4j server at `uri` (e.g. the test server of tests/neo4j/server.py). Neo4j
+    Community has one database, so every measurement starts from it emptied: nodes deleted
+    and every constraint and index (but the token lookup indexes) dropped. The ceiling
+    goes through the same `neo4j` driver, with the same settings, as `Neo4jStore`."""
+
+    backend = "neo4j"
+    warmup = True
+    ceiling_indexes = (
+        "CREATE INDEX ceiling_item_id FOR (i:Item) ON (i.id)",
+        "CREATE INDEX ceiling_entity_id FOR (e:Entity) ON (e.id)",
+        "CREATE INDEX ceiling_user_id FOR (u:User) ON (u.id)",
+        "CALL db.awaitIndexes(300)",  # an index is used once it is online
+    )
+
+    def __init__(self, home: Path, batch_size: int, uri: str, user: str, password: str) -> None:
+        super().__init__(home, batch_size)
+        self.uri, self.user, self.password = uri, user, password
+        self._driver: Any = None
+
+    def start(self) -> None:
+        import neo4j
+
+        # The driver settings of `Neo4jStore`, so the ceiling pays what our writes pay.
+        self._driver = neo4j.GraphDatabase.driver(
+            self.uri,
+            auth=(self.user, self.password),
+            max_transaction_retry_time=0,
+            notifications_min_severity="OFF",
+        )
+        self._driver.verify_connectivity()
+        self.drop("")
+
+    def stop(self) -> None:
+        if self._driver is not None:
+            self.drop("")
+            self._driver.close()
+
+    def store(self, graph: str) -> GraphStore:
+        return Neo4jStore(self.uri, self.user, self.password, None)
+
+    def timed_store(self, graph: str) -> Timed:
+        return TimedNeo4j(self.uri, self.user, self.password)
+
+    def raw_query(self, graph: str) -> Callable[[str, dict[str, Any]], object]:
+        def query(statement: str, params: dict[str, Any] | None = None) -> object:
+            return self._driver.execute_query(statement, parameters_=params or {})
+
+        return query
+
+    def drop(self, graph: str) -> None:
+        # Relationships, then nodes, 10,000 a transaction: a hub's DETACH DELETE in a
+        # batch of nodes can outgrow the test server's transaction memory cap.
+        for statement in (
+            "MATCH ()-[r]->() WITH r LIMIT 10000 DELETE r RETURN count(*) AS n",
+            "MATCH (n) WITH n LIMIT 10000 DELETE n RETURN count(*) AS n",
+        ):
+            while self._driver.execute_query(statement).records[0]["n"]:
+                pass
+        with self._driver.session() as session:
+            for row in session.run("SHOW CONSTRAINTS YIELD name").data():
+                session.run(f"DROP CONSTRAINT `{row['name']}`").consume()
+            for row in session.run("SHOW INDEXES YIELD name, type").data():
+                if row["type"] != "LOOKUP":
+                    session.run(f"DROP INDEX `{row['name']}`").consume()
 
     # ---- the three measurements -----------------------------------------------------
     def ours_total(self, dataset: Dataset) -> dict[str, Any]:
@@ -348,7 +451,7 @@ class Bench:
     ) -> dict[str, Any]:
         """`prepare` (timed apart; skipped when `prepared` rows are given), then `write`."""
         graph = self.new_graph("write")
-        store = TimedStore(self.server.socket_path, graph, timeout_s=600)
+        store = self.timed_store(graph)
         try:
             with cypher_dir(variant_dir):
                 started = time.perf_counter()
@@ -380,7 +483,7 @@ class Bench:
 
     def ceiling(self, prepared: PreparedImport) -> dict[str, Any]:
         graph_name = self.new_graph("ceiling")
-        graph = self.db.select_graph(graph_name)
+        query = self.raw_query(graph_name)
         try:
             batches = []
             for name, identifiers, rows in prepared.phases():
@@ -390,13 +493,13 @@ class Bench:
                 batches.append((name, statement, rows))
             gc.collect()
             started = time.perf_counter()
-            for statement in CEILING_INDEXES:
-                graph.query(statement)
+            for statement in self.ceiling_indexes:
+                query(statement, {})
             phases: dict[str, float] = dict.fromkeys(PHASE_GROUPS, 0.0)
             for name, statement, rows in batches:
                 phase_started = time.perf_counter()
                 for start in range(0, len(rows), self.batch_size):
-                    graph.query(statement, {"rows": rows[start : start + self.batch_size]})
+                    query(statement, {"rows": rows[start : start + self.batch_size]})
                 phases[phase_group(name)] += time.perf_counter() - phase_started
             seconds = time.perf_counter() - started
             store = self.store(graph_name)
@@ -443,6 +546,10 @@ def bench_dataset(
         ("write", lambda: bench.ours_write(dataset, overheads=True)),
         ("ceiling", lambda: bench.ceiling(prepared)),
     ]
+    for kind, job in jobs[1:] if bench.warmup else []:
+        # Untimed: a JVM server compiles the plans and code of new statements on first
+        # use (the first Neo4j round ran 2x slower); both sides get the same warm-up.
+        log(f"  {name} warm-up {kind:8s} {job()['seconds']:.2f} s (not counted)")
     for rep in range(repeats):
         for kind, job in rotated(jobs, rep):
             runs[kind].append(job())
@@ -645,6 +752,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=5000)
     parser.add_argument("--alternatives", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument(
+        "--graph-uri",
+        default=None,
+        help="a Neo4j bolt:// or neo4j:// URI: bench that server (it is emptied) instead of a "
+        "fresh embedded one; user/password from TAILGRAPH_NEO4J_USER/TAILGRAPH_NEO4J_PASSWORD",
+    )
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats: expected at least 1")
@@ -656,7 +769,17 @@ def main(argv: list[str] | None = None) -> int:
     exit_cleanly_on_sigterm()  # a killed run still stops its graph server
     home = Path(tempfile.mkdtemp(prefix="tailgraph-bench-"))
     os.environ["TAILGRAPH_HOME"] = str(home)
-    bench = Bench(home, args.batch_size)
+    bench: Bench
+    if args.graph_uri:
+        settings = GraphSettings(graph_uri=args.graph_uri)
+        if settings.backend != "neo4j":
+            parser.error(f"--graph-uri: expected a Neo4j URI; found {args.graph_uri!r}")
+        password = settings.neo4j_password.get_secret_value()
+        bench = Neo4jBench(home, args.batch_size, args.graph_uri, settings.neo4j_user, password)
+        # The alternatives are variants of the embedded server's statements and schema.
+        args.alternatives = False
+    else:
+        bench = Bench(home, args.batch_size)
     results: dict[str, Any] = {}
     try:
         bench.start()
@@ -673,7 +796,7 @@ def main(argv: list[str] | None = None) -> int:
     print_tables(results, args.batch_size)
     summary = {
         "bench": "import",
-        "backend": "falkordb-embedded",
+        "backend": bench.backend,
         "batch_size": args.batch_size,
         "repeats": args.repeats,
         "cpus": os.cpu_count(),

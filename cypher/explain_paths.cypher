@@ -6,7 +6,9 @@
 // items and keeps what reaches that set, so a hub (a genre of thousands of items) is
 // never expanded; the last MATCH re-binds the path between known nodes.
 // Nodes come back as {id, label, name, type}, relationships as {type, forward}
-// (forward = pointing from the history side towards the target).
+// (forward = pointing from the history side towards the target). Each branch orders its
+// paths by their node ids before its LIMIT, so which paths reach the ranking is the same
+// on every server and every run.
 // $ids: [item id], $item_id, $limit (paths per shape)
 UNWIND $ids AS sid
 MATCH (s:Item {id: sid})
@@ -15,6 +17,7 @@ MATCH p = (s)-[]-(t)
 WHERE s <> t
 RETURN [n IN nodes(p) | {id: n.id, label: labels(n)[0], name: coalesce(n.name, n.title), type: n.type}] AS nodes,
        [k IN range(0, size(relationships(p)) - 1) | {type: type(relationships(p)[k]), forward: startNode(relationships(p)[k]) = nodes(p)[k]}] AS relationships
+ORDER BY [n IN nodes | n.id], [r IN relationships | r.type]
 LIMIT $limit
 UNION ALL
 MATCH (t:Item {id: $item_id})-[]-(m:Entity)
@@ -26,6 +29,7 @@ WITH DISTINCT s, m, t
 MATCH p = (s)-[]-(m)-[]-(t)
 RETURN [n IN nodes(p) | {id: n.id, label: labels(n)[0], name: coalesce(n.name, n.title), type: n.type}] AS nodes,
        [k IN range(0, size(relationships(p)) - 1) | {type: type(relationships(p)[k]), forward: startNode(relationships(p)[k]) = nodes(p)[k]}] AS relationships
+ORDER BY [n IN nodes | n.id], [r IN relationships | r.type]
 LIMIT $limit
 UNION ALL
 MATCH (t:Item {id: $item_id})-[]-(x:Item)
@@ -37,6 +41,7 @@ WITH DISTINCT s, x, t
 MATCH p = (s)-[]-(x)-[]-(t)
 RETURN [n IN nodes(p) | {id: n.id, label: labels(n)[0], name: coalesce(n.name, n.title), type: n.type}] AS nodes,
        [k IN range(0, size(relationships(p)) - 1) | {type: type(relationships(p)[k]), forward: startNode(relationships(p)[k]) = nodes(p)[k]}] AS relationships
+ORDER BY [n IN nodes | n.id], [r IN relationships | r.type]
 LIMIT $limit
 UNION ALL
 MATCH (t:Item {id: $item_id})-[]-(m:Entity)
@@ -48,6 +53,7 @@ WITH DISTINCT s, a, m, t
 MATCH p = (s)-[]-(a)-[]-(m)-[]-(t)
 RETURN [n IN nodes(p) | {id: n.id, label: labels(n)[0], name: coalesce(n.name, n.title), type: n.type}] AS nodes,
        [k IN range(0, size(relationships(p)) - 1) | {type: type(relationships(p)[k]), forward: startNode(relationships(p)[k]) = nodes(p)[k]}] AS relationships
+ORDER BY [n IN nodes | n.id], [r IN relationships | r.type]
 LIMIT $limit
 UNION ALL
 MATCH (t:Item {id: $item_id})-[]-(m:Entity)
@@ -59,6 +65,7 @@ WITH DISTINCT s, x, m, t
 MATCH p = (s)-[]-(x)-[]-(m)-[]-(t)
 RETURN [n IN nodes(p) | {id: n.id, label: labels(n)[0], name: coalesce(n.name, n.title), type: n.type}] AS nodes,
        [k IN range(0, size(relationships(p)) - 1) | {type: type(relationships(p)[k]), forward: startNode(relationships(p)[k]) = nodes(p)[k]}] AS relationships
+ORDER BY [n IN nodes | n.id], [r IN relationships | r.type]
 LIMIT $limit
 UNION ALL
 MATCH (t:Item {id: $item_id})-[]-(x:Item)-[]-(m:Entity)
@@ -73,6 +80,7 @@ WITH DISTINCT s, m, x, t
 MATCH p = (s)-[]-(m)-[]-(x)-[]-(t)
 RETURN [n IN nodes(p) | {id: n.id, label: labels(n)[0], name: coalesce(n.name, n.title), type: n.type}] AS nodes,
        [k IN range(0, size(relationships(p)) - 1) | {type: type(relationships(p)[k]), forward: startNode(relationships(p)[k]) = nodes(p)[k]}] AS relationships
+ORDER BY [n IN nodes | n.id], [r IN relationships | r.type]
 LIMIT $limit
 UNION ALL
 MATCH (t:Item {id: $item_id})-[]-(x:Item)
@@ -84,4 +92,5 @@ WITH DISTINCT s, y, x, t
 MATCH p = (s)-[]-(y)-[]-(x)-[]-(t)
 RETURN [n IN nodes(p) | {id: n.id, label: labels(n)[0], name: coalesce(n.name, n.title), type: n.type}] AS nodes,
        [k IN range(0, size(relationships(p)) - 1) | {type: type(relationships(p)[k]), forward: startNode(relationships(p)[k]) = nodes(p)[k]}] AS relationships
+ORDER BY [n IN nodes | n.id], [r IN relationships | r.type]
 LIMIT $limit

@@ -29,12 +29,18 @@ class GraphSettings(BaseSettings):
         default=None, description="Neo4j URI; unset or 'embedded' = embedded FalkorDB server."
     )
     home: Path = Field(default=Path(".tailgraph"), description="Embedded server data directory.")
-    graph_name: str = Field(default="tailgraph", description="Graph (FalkorDB) / database name.")
+    graph_name: str = Field(
+        default="tailgraph",
+        description="Embedded (FalkorDB) graph name; on Neo4j, neo4j_database chooses.",
+    )
     neo4j_user: str = "neo4j"
     neo4j_password: SecretStr = SecretStr("")
     neo4j_database: str | None = Field(default=None, description="Neo4j database; None = default.")
     neo4j_max_retry_s: float = Field(
-        default=30.0, ge=0, description="How long the driver retries transient errors."
+        default=30.0,
+        ge=0,
+        description="How long transient Neo4j errors (deadlocks, leader changes, a dropped "
+        "connection) are retried; a refused connection is reported at once.",
     )
     batch_size: int = Field(default=5000, ge=1, description="Rows per UNWIND batch on import.")
     query_timeout_s: float = Field(default=120.0, gt=0)

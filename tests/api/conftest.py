@@ -5,7 +5,8 @@ embedded server, snapshotted, and Tailgraph is trained on it for a few epochs wi
 real MiniLM encoder (`gnn.harness.run_comparison`), then written with `write_run` — the
 same artifacts `tailgraph train` produces. A second run (another seed) serves the reload
 tests. Tests that write to the graph get a fresh graph with the same sample, so they
-never see each other's interactions or items.
+never see each other's interactions or items; that graph is on each backend in turn
+(embedded FalkorDB, the test Neo4j), so every graph-backed endpoint is tested on both.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from tailgraph.kg.sample import generate_sample
 from tailgraph.kg.settings import GraphSettings
 from tailgraph.kg.snapshot import GraphSnapshot, take_snapshot
 from tailgraph.kg.store import GraphStore, open_store
+
+from tests.conftest import neo4j_settings
 
 SAMPLE = ("tiny", 0)
 
@@ -92,9 +95,16 @@ def second_run_dir(api_snapshot: GraphSnapshot, api_encoder: TextEncoder, run_di
 
 
 @pytest.fixture
-def writable_graph(server_home: Path, tmp_path: Path) -> Iterator[GraphSettings]:
-    """A fresh copy of the sample graph for a test that writes (interactions, items)."""
-    settings = GraphSettings(home=server_home, graph_name=f"api_w_{uuid.uuid4().hex[:8]}")
+def writable_graph(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[GraphSettings]:
+    """A fresh copy of the sample graph for a test that writes (interactions, items), on each
+    backend: the graph-backed endpoints run against FalkorDB and against Neo4j."""
+    if backend == "neo4j":
+        settings = neo4j_settings(request.getfixturevalue("neo4j_server"), tmp_path / "home")
+    else:
+        server_home = request.getfixturevalue("server_home")
+        settings = GraphSettings(home=server_home, graph_name=f"api_w_{uuid.uuid4().hex[:8]}")
     import_sample(settings, tmp_path / "journal")
     yield settings
     with open_store(settings, start=False) as store:

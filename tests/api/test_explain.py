@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from tailgraph.api.service.explain import Node, Step, rank_paths, sentence
 from tailgraph.kg.settings import GraphSettings
 
-from tests.api.conftest import graph_store, runtime_of
+from tests.api.conftest import graph_store, import_sample, runtime_of
+from tests.conftest import neo4j_settings
+from tests.neo4j.server import Neo4jServer
 
 
 def test_explanation_paths_link_the_history_to_the_item(
-    client: TestClient, api_graph: GraphSettings
+    writer: TestClient, writable_graph: GraphSettings
 ) -> None:
+    client = writer
     user = "u00003"
     top = client.get(f"/users/{user}/recommendations", params={"k": 3}).json()["items"]
-    with graph_store(api_graph) as store:
+    with graph_store(writable_graph) as store:
         history = {
             r["item_id"] for r in store.run_named("user_history", {"user_id": user, "limit": 1000})
         }
@@ -41,7 +46,8 @@ def test_explanation_paths_link_the_history_to_the_item(
     assert explained >= 2  # the sample's books share authors, genres, themes
 
 
-def test_paths_prefer_short_hops_through_rare_entities(client: TestClient) -> None:
+def test_paths_prefer_short_hops_through_rare_entities(writer: TestClient) -> None:
+    client = writer
     state = runtime_of(client).state
     user = "u00003"
     items = client.get(f"/users/{user}/recommendations", params={"k": 10}).json()["items"]
@@ -134,3 +140,29 @@ def test_sentences_for_each_path_shape() -> None:
     assert sentence([a, m, t], [Step("SIMILAR_TO", True), Step("SIMILAR_TO", False)]) == (
         "You liked A: A similar to M; T similar to M."
     )
+
+
+@pytest.mark.neo4j
+def test_explanations_are_the_same_on_both_backends(
+    make_client: Any, server_home: Path, neo4j_server: Neo4jServer, tmp_path: Path
+) -> None:
+    graphs = {
+        "falkordb": GraphSettings(home=server_home, graph_name=f"explain_{tmp_path.name}"),
+        "neo4j": neo4j_settings(neo4j_server, tmp_path / "home"),
+    }
+    clients = {}
+    for name, settings in graphs.items():
+        import_sample(settings, tmp_path / f"journal-{name}")
+        clients[name] = make_client(settings)
+    try:
+        for user in ("u00003", "u00007", "u00021"):
+            top = clients["falkordb"].get(f"/users/{user}/recommendations", params={"k": 5})
+            for item in top.json()["items"]:
+                path = f"/users/{user}/recommendations/{item['item_id']}/explanation"
+                # limit 1..20 ranks from at most explain_paths (200) paths per shape
+                answers = {n: c.get(path, params={"limit": 20}).json() for n, c in clients.items()}
+                assert answers["falkordb"] == answers["neo4j"]
+    finally:
+        for settings in graphs.values():
+            with graph_store(settings) as store:
+                store.run("MATCH (n) DETACH DELETE n")

@@ -1,10 +1,13 @@
 """The graph goes away and comes back: recommendations keep serving, graph endpoints 503,
-then recover by themselves — on a server of the test's own (the session one stays up)."""
+then recover by themselves — on a server of the test's own (the session one stays up), on
+each backend: an embedded FalkorDB server, and a Neo4j server stopped and restarted on the
+same port and data directory."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,13 +15,38 @@ from tailgraph.kg.embedded import EmbeddedServer
 from tailgraph.kg.settings import GraphSettings
 
 from tests.api.conftest import ClientFactory, import_sample
+from tests.conftest import neo4j_settings, start_neo4j
+from tests.neo4j.server import Neo4jServer
+
+
+class Server(Protocol):
+    def start(self) -> object: ...
+    def stop(self) -> None: ...
+
+
+class _Embedded:
+    def __init__(self, server: EmbeddedServer) -> None:
+        self.server = server
+
+    def start(self) -> None:
+        self.server.start()
+
+    def stop(self) -> None:
+        self.server.stop()
+        assert not self.server.status().running
 
 
 @pytest.fixture
-def own_server(tmp_path: Path) -> Iterator[tuple[EmbeddedServer, GraphSettings]]:
-    server = EmbeddedServer(tmp_path / "graph-home")
-    server.start()
-    settings = GraphSettings(home=server.home, graph_name="down_test")
+def own_server(backend: str, tmp_path: Path) -> Iterator[tuple[Server, GraphSettings]]:
+    server: Server
+    if backend == "neo4j":
+        neo4j = start_neo4j(tmp_path / "neo4j-home")
+        # The default retry budget (30 s): a stopped Neo4j must still be a 503 at once.
+        server, settings = neo4j, neo4j_settings(neo4j, tmp_path / "home", neo4j_max_retry_s=30)
+    else:
+        embedded = EmbeddedServer(tmp_path / "graph-home")
+        embedded.start()
+        server, settings = _Embedded(embedded), GraphSettings(home=embedded.home, graph_name="down")
     import_sample(settings, tmp_path / "journal")
     yield server, settings
     server.stop()
@@ -30,8 +58,9 @@ def _graph_503(response: object) -> None:
     assert response.headers["retry-after"] == "5"  # type: ignore[attr-defined]
 
 
+@pytest.mark.slow
 def test_recommendations_survive_the_graph_and_writes_recover(
-    make_client: ClientFactory, own_server: tuple[EmbeddedServer, GraphSettings]
+    make_client: ClientFactory, own_server: tuple[Server, GraphSettings]
 ) -> None:
     server, settings = own_server
     client: TestClient = make_client(settings)
@@ -41,7 +70,6 @@ def test_recommendations_survive_the_graph_and_writes_recover(
     assert client.get(explain).status_code == 200
 
     server.stop()
-    assert not server.status().running
     # Everything served from the loaded run still works, unchanged.
     assert client.get(f"/users/{user}/recommendations", params={"k": 10}).json()["items"] == recs
     assert client.get("/items/b00001/similar").status_code == 200
@@ -84,3 +112,14 @@ def test_recommendations_survive_the_graph_and_writes_recover(
     assert client.get("/ready").json()["graph"] == "up"
     after = client.get(f"/users/{user}/recommendations", params={"k": 10}).json()["items"]
     assert recs[0]["item_id"] not in {item["item_id"] for item in after}
+
+
+@pytest.mark.neo4j
+def test_a_wrong_neo4j_password_is_503_not_500(
+    make_client: ClientFactory, neo4j_server: Neo4jServer, tmp_path: Path
+) -> None:
+    settings = neo4j_settings(neo4j_server, tmp_path / "home", neo4j_password="wrong-password")
+    client = make_client(settings, raise_server_exceptions=False)
+    _graph_503(client.post("/users/u00009/interactions", json={"item_id": "b00001"}))
+    assert client.get("/ready").json()["graph"] == "down"
+    assert client.get("/users/u00009/recommendations", params={"k": 3}).status_code == 200

@@ -1,4 +1,6 @@
-"""Every file in cypher/ executes on the real embedded server; `tailgraph cypher` prints it."""
+"""Every file in cypher/ executes on a real server (each backend runs its own variant:
+FalkorDB a NAME.falkordb.cypher where one exists, Neo4j the plain file); `tailgraph cypher`
+prints it."""
 
 from __future__ import annotations
 
@@ -10,7 +12,12 @@ from pathlib import Path
 
 import pytest
 from tailgraph.kg.adapters import load_dataset
-from tailgraph.kg.cypher_files import CYPHER_DIR, available_statements, fill_identifiers
+from tailgraph.kg.cypher_files import (
+    CYPHER_DIR,
+    available_statements,
+    fill_identifiers,
+    statement_path,
+)
 from tailgraph.kg.importer import import_dataset
 from tailgraph.kg.sample import write_sample
 from tailgraph.kg.store import GraphStore
@@ -21,14 +28,7 @@ PARAMS = {
     "ids": ["nope"], "rows": [],
 }  # fmt: skip
 ALL_FILES = sorted(p.name for p in CYPHER_DIR.glob("*.cypher"))
-# A NAME.cypher with a NAME.falkordb.cypher twin is Neo4j-only: the lint checks it, the twin
-# runs here. Every other file runs here as it is.
-RUNS_HERE = [
-    name
-    for name in ALL_FILES
-    if ".falkordb." in name
-    or not (CYPHER_DIR / name.replace(".cypher", ".falkordb.cypher")).exists()
-]
+BACKEND_NAMES = ("falkordb", "neo4j")
 
 
 @pytest.fixture
@@ -54,30 +54,36 @@ def test_every_statement_has_a_file_and_there_are_exploration_queries() -> None:
         assert required in names
 
 
-def test_neo4j_only_files_have_an_embedded_twin() -> None:
-    neo4j_only = set(ALL_FILES) - set(RUNS_HERE)
-    assert neo4j_only == {"schema.cypher"}
+def test_every_file_is_the_statement_of_some_backend() -> None:
+    """Each file runs on a backend below: no variant is dead, none is for an unknown backend."""
+    chosen = {
+        statement_path(name, backend).name
+        for name in available_statements()
+        for backend in BACKEND_NAMES
+    }
+    assert chosen == set(ALL_FILES)
+    variants = {name for name in ALL_FILES if name.count(".") == 2}
+    assert all(name.split(".")[1] in BACKEND_NAMES for name in variants)
 
 
-@pytest.mark.parametrize("filename", RUNS_HERE)
-def test_cypher_file_executes_on_embedded_server(filename: str, sample_graph: GraphStore) -> None:
-    path = CYPHER_DIR / filename
-    text = path.read_text()
+@pytest.mark.parametrize("name", available_statements())
+def test_cypher_file_executes(name: str, sample_graph: GraphStore) -> None:
+    text = sample_graph.statement(name)
     params = {**PARAMS, **_ids(sample_graph)}
     if "__RELATION__" in text:
         text = fill_identifiers(text, head="Item", relation="HAS_GENRE", tail="Entity")
-    if filename.startswith("schema"):
-        assert sample_graph.run_script(filename.split(".")[0]) >= 1
+    if name == "schema":
+        assert sample_graph.run_script(name) >= 1
         return
     rows = sample_graph.run(text, params)
     assert isinstance(rows, list)
-    if filename.split(".")[0] in {
+    if name in {
         "schema_counts", "relationship_counts", "most_popular_items", "least_popular_items",
         "item_neighbourhood", "user_history", "reachable_items", "tail_items_for_entity",
         "snapshot_items", "snapshot_users", "snapshot_entities", "snapshot_interactions",
         "snapshot_kg_edges", "item_texts", "entity_texts",
     }:  # fmt: skip
-        assert rows, f"{filename} returned nothing on the sample graph"
+        assert rows, f"{name} returned nothing on the sample graph"
 
 
 def test_exploration_results_are_consistent(sample_graph: GraphStore) -> None:

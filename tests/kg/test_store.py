@@ -1,11 +1,16 @@
-"""The GraphStore interface against the real embedded server, and backend selection."""
+"""The GraphStore interface against both real backends (embedded FalkorDB, Neo4j 5), and
+backend selection."""
 
 from __future__ import annotations
+
+import logging
 
 import pytest
 from tailgraph.kg.errors import CypherError, GraphUnavailable
 from tailgraph.kg.settings import GraphSettings
 from tailgraph.kg.store import GraphStore, Neo4jStore, open_store
+
+from tests.neo4j.server import Neo4jServer
 
 
 def test_run_returns_plain_dicts_with_parameters(store: GraphStore) -> None:
@@ -50,14 +55,18 @@ def test_stream_pages_through_all_rows_in_order(store: GraphStore) -> None:
 
 
 def test_syntax_error_raises_cypher_error(store: GraphStore) -> None:
-    with pytest.raises(CypherError):
+    with pytest.raises(CypherError) as info:
         store.run("MATCH (n RETURN n")
+    # The server's own message, not the driver's dump of every error field.
+    assert "Invalid input" in str(info.value) or "Syntax error" in str(info.value)
+    assert "gql_status" not in str(info.value)
 
 
 def test_named_statement_picks_backend_variant(store: GraphStore) -> None:
-    assert "CREATE INDEX FOR" in store.statement("schema")  # the falkordb variant
+    expected = {"falkordb": "CREATE INDEX FOR", "neo4j": "CREATE CONSTRAINT item_id IF NOT EXISTS"}
+    assert expected[store.backend] in store.statement("schema")
     assert store.run_script("schema") == 3
-    assert store.run_script("schema") == 3  # idempotent: existing indexes are fine
+    assert store.run_script("schema") == 3  # idempotent: existing indexes/constraints are fine
 
 
 @pytest.mark.parametrize(
@@ -74,13 +83,38 @@ def test_unknown_uri_scheme_is_a_clear_error() -> None:
         _ = GraphSettings(graph_uri="http://localhost:7474").backend
 
 
-def test_neo4j_backend_reports_unreachable_server_as_graph_unavailable() -> None:
-    # Nothing listens on port 1: the driver path runs for real and fails cleanly.
-    settings = GraphSettings(
-        graph_uri="bolt://127.0.0.1:1", neo4j_password="x", neo4j_max_retry_s=0
-    )
-    with open_store(settings) as graph:
+def test_neo4j_backend_reports_unreachable_server_at_once(caplog: pytest.LogCaptureFixture) -> None:
+    # Nothing listens on port 1: the driver path runs for real and fails cleanly, after one
+    # connection attempt — not after retrying for the whole (default 30 s) retry budget.
+    settings = GraphSettings(graph_uri="bolt://127.0.0.1:1", neo4j_password="x")
+    with open_store(settings) as graph, caplog.at_level(logging.DEBUG, logger="neo4j"):
         assert isinstance(graph, Neo4jStore)
-        assert graph.ping() is False
-        with pytest.raises(GraphUnavailable):
+        with pytest.raises(GraphUnavailable, match=r"bolt://127\.0\.0\.1:1 unreachable"):
             graph.run("RETURN 1 AS one")
+        attempts = [r for r in caplog.records if "C: <OPEN>" in r.getMessage()]
+        assert len(attempts) == 1
+        assert graph.ping() is False
+
+
+@pytest.mark.neo4j
+def test_neo4j_wrong_password_is_graph_unavailable_naming_the_setting(
+    neo4j_server: Neo4jServer,
+) -> None:
+    settings = GraphSettings(graph_uri=neo4j_server.uri, neo4j_password="not-the-password")
+    with open_store(settings) as graph:
+        # From the fourth failed attempt on, Neo4j answers with its rate limit instead.
+        for _ in range(5):
+            with pytest.raises(GraphUnavailable, match="TAILGRAPH_NEO4J_PASSWORD"):
+                graph.run("RETURN 1 AS one")
+        assert graph.ping() is False
+
+
+def test_reading_a_property_no_node_has_logs_nothing(
+    store: GraphStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Our statements read optional properties (weight, kind, ...) that a dataset may lack;
+    # Neo4j answers such reads with a notification the driver would log as a warning.
+    store.run("CREATE (:Item {id: 'i1'})")
+    with caplog.at_level(logging.INFO):
+        assert store.run("MATCH (i:Item) RETURN i.no_such_property AS x") == [{"x": None}]
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("neo4j")] == []
