@@ -66,13 +66,15 @@ class TailgraphConfig(BaseModel):
     # KG propagation in the content tower (docs/decisions.md for the measurements):
     # "cf" propagates the CF tower's item embeddings item → entity → item (`KGCFPropagation`),
     # "attention" runs relation-aware graph-transformer layers over the text features.
-    use_kg: bool = False
+    use_kg: bool = True
     kg_mode: Literal["cf", "attention"] = "cf"
     kg_gate: bool = True  # "cf": a per-item gate on the KG term, from the item's KG support
-    kg_detach: bool = False  # "cf": no gradient from the KG term into the CF embeddings
-    # "cf": which CF item rows propagate: "base" (layer-0 ID embeddings: propagated rows
-    # of item j carry, through shared users, part of item i's own embedding) or "propagated"
-    kg_source: Literal["base", "propagated"] = "base"
+    # "cf": no gradient from the KG term into the CF embeddings (with it, the ranking loss
+    # of cold-dropout items bent the CF tower and warm accuracy dropped: docs/decisions.md)
+    kg_detach: bool = True
+    # "cf": which CF item rows propagate: the tower's output ("propagated") or its layer-0
+    # ID embeddings ("base")
+    kg_source: Literal["base", "propagated"] = "propagated"
     use_history: bool = True
     use_attributes: bool = True
     loss: Literal["softmax", "bpr"] = "softmax"
