@@ -306,7 +306,13 @@ def main() -> None:
         "--tag", default="", help="label for a variant condition, e.g. 'random' with "
         "--set split_order=random (part of the result file names)"
     )  # fmt: skip
-    parser.add_argument("--set", nargs="*", default=[], help="harness overrides key=value")
+    parser.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        action="extend",
+        help="harness overrides key=value (repeatable)",
+    )
     parser.add_argument("--cache", type=Path, default=REPO / ".bench" / "embeddings")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=REPO / ".bench" / "quality")
