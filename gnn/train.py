@@ -109,7 +109,14 @@ def validation_ndcg(model: Recommender, data: TrainData, part: str = "valid") ->
     model.eval()
     model.refresh()
     metrics = evaluate(model.score, data, part, with_buckets=False, ks=(20,))
-    return float(metrics["overall"]["ndcg@20"])  # type: ignore[index]
+    return float(metrics["overall"].get("ndcg@20", float("nan")))  # type: ignore[attr-defined]
+
+
+def has_validation(data: TrainData) -> bool:
+    """Whether the data holds a warm validation set (a serving run trained on every
+    interaction has none)."""
+    pointer = data.relevant.get("valid", (torch.zeros(1, dtype=torch.long), None))[0]
+    return bool((pointer.diff() > 0).any())
 
 
 class NegativeSampler:
@@ -184,6 +191,9 @@ def fit(
     shared = getattr(model, "shared_negatives", False)
     train_user, train_item = data.train_user.cpu(), data.train_item.cpu()
     n = len(train_user)
+    # Without a validation set (a serving run on every interaction) every epoch of the
+    # budget runs and the last one is kept.
+    validated = has_validation(data)
     progress, best_state, key = Progress(), None, ""
     if checkpoint is not None:  # the fingerprint hashes the training pairs: only when needed
         key = fingerprint(model, data, config.model_dump(exclude=NOT_IN_FINGERPRINT))
@@ -208,16 +218,16 @@ def fit(
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-        score = validation_ndcg(model, data)
+        score = validation_ndcg(model, data) if validated else float("nan")
         progress.epoch = epoch
         progress.curve.append(score)
         bar.set_postfix(valid_ndcg20=f"{score:.4f}", loss=f"{loss.item():.4f}")
-        if score > progress.best:
+        if score > progress.best or not validated:
             progress.best, progress.best_epoch, progress.stale = score, epoch, 0
             best_state = copy.deepcopy(model.state_dict())
         else:
             progress.stale += 1
-        stop = progress.stale >= config.patience and epoch >= config.min_epochs
+        stop = validated and progress.stale >= config.patience and epoch >= config.min_epochs
         progress.finished = stop  # early stopping; a larger epoch budget may continue
         if checkpoint is not None:
             save(checkpoint, key, progress, model, best_state, optimizer, generator)

@@ -495,6 +495,7 @@ def _seen_csr(data: TrainData) -> tuple[torch.Tensor, torch.Tensor]:
         data.seen.get("test"),
         data.relevant.get("test"),
         data.relevant.get("cold"),
+        data.relevant.get("cold_valid"),
         data.relevant.get("valid"),
     ):
         if csr is None:

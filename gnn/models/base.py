@@ -67,3 +67,7 @@ class Recommender(nn.Module):
         "cold_valid" or "hybrid_valid" (`gnn.evaluate`), after `refresh()`.
         """
         return {}
+
+    def use_tuned(self, values: dict[str, float]) -> None:
+        """Apply the values `tune` chose, to a model trained again with the same settings
+        (`gnn.production`); a model that tunes nothing ignores them."""

@@ -391,5 +391,10 @@ class TailgraphModel(Recommender):
         self.refresh()
         return {"cold_kg_scale": best}
 
+    def use_tuned(self, values: dict[str, float]) -> None:
+        if "cold_kg_scale" in values:
+            self.cold_kg_scale.fill_(float(values["cold_kg_scale"]))
+            self.refresh()
+
     def config_dict(self) -> dict[str, object]:
         return self.config.model_dump()

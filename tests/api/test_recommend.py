@@ -36,6 +36,19 @@ def test_recommendations_match_the_model_and_exclude_seen_items(client: TestClie
     assert body["run"] == str(state.run_dir)
 
 
+def test_every_interaction_of_the_run_counts_as_seen(client: TestClient) -> None:
+    # Held-out interactions (validation, test, cold test, cold validation) happened too:
+    # serving must not recommend them back.
+    state = runtime_of(client).state
+    data = state.data
+    for part in ("valid", "test", "cold", "cold_valid"):
+        pointer, items = data.relevant[part]
+        assert len(items), part
+        for u in torch.nonzero(pointer.diff()).flatten()[:20].tolist():
+            held = set(items[pointer[u] : pointer[u + 1]].tolist())
+            assert held <= set(state.seen(u).tolist()), (part, u)
+
+
 def test_seen_items_come_back_when_not_excluded(client: TestClient) -> None:
     user = _user_with_history(client)
     state = runtime_of(client).state
