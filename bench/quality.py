@@ -35,7 +35,7 @@ from safetensors.torch import load_file, save_file
 from tailgraph.encoders import TextEncoder
 from tailgraph.gnn.config import harness_config
 from tailgraph.gnn.features import TextFeatures, text_features
-from tailgraph.gnn.harness import ALL_MODELS, run_comparison
+from tailgraph.gnn.harness import ALL_MODELS, KG_SELECTION_PART, kg_choice, run_comparison
 from tailgraph.kg.adapters import load_dataset
 from tailgraph.kg.embedded import EmbeddedServer, exit_cleanly_on_sigterm
 from tailgraph.kg.importer import import_dataset
@@ -112,16 +112,24 @@ def goals(runs: list[dict[str, Any]], summary: dict[str, dict[str, list[float]]]
     out: dict[str, Any] = {}
     if "tailgraph_no_kg" in summary:  # KG propagation vs the same model without it
         ref = "tailgraph_no_kg"
-        out["vs_no_kg"] = {
-            column: ratio(mean("tailgraph", column), mean(ref, column))
-            for column in ("cold recall@20", "tail recall@20", "hybrid ndcg@20",
-                           "overall ndcg@20", "train_seconds")
-        }  # fmt: skip
-        if "tailgraph_shuffled_kg" in summary:
-            gain = mean("tailgraph", "cold recall@20") - mean(ref, "cold recall@20")
-            lost = mean("tailgraph", "cold recall@20") - mean("tailgraph_shuffled_kg",
-                                                              "cold recall@20")  # fmt: skip
+        # the product model (KG kept or dropped on validation) and the KG design itself
+        for model, key in (("tailgraph", "vs_no_kg"), ("tailgraph_kg", "kg_vs_no_kg")):
+            if model in summary:
+                out[key] = {
+                    column: ratio(mean(model, column), mean(ref, column))
+                    for column in ("cold recall@20", "tail recall@20", "hybrid ndcg@20",
+                                   "overall ndcg@20", "train_seconds")
+                }  # fmt: skip
+        design = "tailgraph_kg" if "tailgraph_kg" in summary else "tailgraph"
+        if "tailgraph_shuffled_kg" in summary and design in summary:
+            gain = mean(design, "cold recall@20") - mean(ref, "cold recall@20")
+            lost = mean(design, "cold recall@20") - mean("tailgraph_shuffled_kg",
+                                                         "cold recall@20")  # fmt: skip
             out["shuffled_kg_share_of_cold_gain_lost"] = lost / gain if gain > 0 else float("nan")
+    selections = [run["models"]["tailgraph"].get("kg_selection") for run in runs
+                  if "tailgraph" in run["models"]]  # fmt: skip
+    if any(selections):
+        out["kg_kept_per_seed"] = [s["use_kg"] if s else None for s in selections]
     if "lightgcn" in summary and "tailgraph" in summary:  # robustness, seed by seed
         out["seeds_at_or_above_lightgcn"] = {
             column: [
@@ -179,6 +187,29 @@ def condition(name: str, text: str, tag: str) -> str:
     return f"{name}-{text}" + (f"-{tag}" if tag else "")
 
 
+def derive_selection(models: dict[str, Any]) -> None:
+    """The product model of a seed whose two halves ran as separate processes: with
+    `tailgraph_kg` and `tailgraph_no_kg` but no `tailgraph` in the results, add the one
+    `select_kg` keeps, by the same rule (`kg_choice`) on the same validation figures
+    (`valid.hybrid_valid.ndcg@20`, computed as `validation_ndcg` computes it), with both
+    trainings' seconds."""
+    if "tailgraph" in models or not {"tailgraph_kg", "tailgraph_no_kg"} <= models.keys():
+        return
+    with_kg, without = models["tailgraph_kg"], models["tailgraph_no_kg"]
+    scores = {
+        label: m["valid"][KG_SELECTION_PART]["ndcg@20"]
+        for label, m in (("with_kg", with_kg), ("without_kg", without))
+    }
+    use_kg = kg_choice(scores["with_kg"], scores["without_kg"])
+    chosen = with_kg if use_kg else without
+    models["tailgraph"] = {
+        **chosen,
+        "train_seconds": with_kg["train_seconds"] + without["train_seconds"],
+        "kg_selection": {"part": KG_SELECTION_PART, **scores, "use_kg": use_kg,
+                         "derived_from": "separate runs"},
+    }  # fmt: skip
+
+
 def summarise_files(
     outs: list[Path], datasets: list[str], texts: list[str], tag: str, seeds: list[int]
 ) -> None:
@@ -202,6 +233,7 @@ def summarise_files(
                 if part["split"] != run["split"]:
                     raise SystemExit(f"{label} seed {seed}: different splits in {outs}")
                 run["models"].update(part["models"])
+            derive_selection(run["models"])
             run["wall_seconds"] = sum(p.get("wall_seconds") or 0.0 for p in parts)
             run["peak_rss_mb"] = max(p.get("peak_rss_mb") or 0.0 for p in parts)
             gpu = [p["peak_gpu_mb"] for p in parts if p.get("peak_gpu_mb") is not None]

@@ -77,8 +77,9 @@ class RunContext:
         """The model `name`, built by its factory and fitted once per run."""
         if name not in self.fitted:
             seed_everything(self.config.seed)
-            model = FACTORIES[name](self)  # may fit a teacher first: not counted here
-            self.fitted[name] = train_and_tune(model, self, name)
+            built = FACTORIES[name](self)  # may fit a teacher first: not counted here
+            fitted = built if isinstance(built, Fitted) else train_and_tune(built, self, name)
+            self.fitted[name] = fitted
         return self.fitted[name]
 
     def lightgcn(self) -> LightGCN:
@@ -91,8 +92,42 @@ def _tailgraph(ctx: RunContext, **changes: Any) -> TailgraphModel:
     return TailgraphModel(ctx.data, ctx.config.tailgraph.model_copy(update=changes))
 
 
-FACTORIES: dict[str, Callable[[RunContext], Recommender]] = {
-    "tailgraph": lambda ctx: _tailgraph(ctx),
+KG_SELECTION_PART = "hybrid_valid"
+
+
+def kg_choice(with_kg: float, without_kg: float) -> bool:
+    """Whether the product model keeps KG propagation, from the two variants' hybrid
+    validation NDCG@20; a tie keeps the simpler model (no KG)."""
+    return with_kg > without_kg
+
+
+def select_kg(with_kg: Fitted, without_kg: Fitted) -> Fitted:
+    """The product model: of the model trained with KG propagation and the same model
+    without it, the one with the higher hybrid validation NDCG@20 (`kg_choice`). Its
+    seconds are both trainings'; `outcome["kg_selection"]` records the two scores."""
+    scores = {
+        label: validation_ndcg(fitted.model, fitted.model.data, KG_SELECTION_PART)
+        for label, fitted in (("with_kg", with_kg), ("without_kg", without_kg))
+    }
+    use_kg = kg_choice(scores["with_kg"], scores["without_kg"])
+    chosen = with_kg if use_kg else without_kg
+    selection = {"part": KG_SELECTION_PART, **scores, "use_kg": use_kg}
+    outcome = {**chosen.outcome, "kg_selection": selection}
+    return Fitted(chosen.model, outcome, with_kg.seconds + without_kg.seconds)
+
+
+def _product(ctx: RunContext) -> Recommender | Fitted:
+    """The product model: with `use_kg` and `kg_select`, `select_kg` of the next two."""
+    cfg = ctx.config.tailgraph
+    if cfg.use_kg and cfg.kg_select:
+        return select_kg(ctx.fit("tailgraph_kg"), ctx.fit("tailgraph_no_kg"))
+    return _tailgraph(ctx)
+
+
+# A factory returns the model to fit, or (a selection among fitted models) a `Fitted`.
+FACTORIES: dict[str, Callable[[RunContext], Recommender | Fitted]] = {
+    "tailgraph": _product,
+    "tailgraph_kg": lambda ctx: _tailgraph(ctx, use_kg=True),
     "tailgraph_no_kg": lambda ctx: _tailgraph(ctx, use_kg=False),
     "tailgraph_kg_attention": lambda ctx: _tailgraph(ctx, use_kg=True, kg_mode="attention"),
     "tailgraph_shuffled_kg": lambda ctx: TailgraphModel(
@@ -110,7 +145,7 @@ FACTORIES: dict[str, Callable[[RunContext], Recommender]] = {
     "attr_cf": lambda ctx: AttributeCF(ctx.data),
 }
 PRODUCT = ("tailgraph",)
-ABLATIONS = ("tailgraph_no_kg", "tailgraph_shuffled_kg", "tailgraph_removed_kg",
+ABLATIONS = ("tailgraph_kg", "tailgraph_no_kg", "tailgraph_shuffled_kg", "tailgraph_removed_kg",
              "tailgraph_kg_attention", "tailgraph_no_text")  # fmt: skip
 BASELINES = tuple(name for name in FACTORIES if not name.startswith("tailgraph"))
 ALL_MODELS = (*PRODUCT, *ABLATIONS, *BASELINES)

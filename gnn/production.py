@@ -7,8 +7,9 @@ has two phases:
 
 1. **selection** — the harness on the usual held-out split, for the product model only:
    early stopping picks the number of epochs, `tune` picks the post-training values
-   (e.g. the KG term's weight for items without interactions), and the run's metrics are
-   measured here, on data the served model never saw;
+   (e.g. the KG term's weight for items without interactions), the KG selection keeps or
+   drops KG propagation (`gnn.harness.select_kg`), and the run's metrics are measured
+   here, on data the served model never saw;
 2. **refit** — the same model, seed and budget, trained on every interaction for exactly
    the chosen number of epochs, with the chosen values applied; this is what is served.
 
@@ -55,7 +56,8 @@ def train_for_serving(
     text = features(config.text)
     data = build_train_data(snapshot, everything, text.items, text.entities)
     data = data.to(training_device(config.train.device))
-    model = TailgraphModel(data, config.tailgraph)
+    selected = chosen.get("kg_selection", {}).get("use_kg", config.tailgraph.use_kg)
+    model = TailgraphModel(data, config.tailgraph.model_copy(update={"use_kg": selected}))
     budget = config.train.model_copy(
         update={"seed": config.seed, "epochs": epochs, "min_epochs": epochs, "checkpoint_dir": ""}
     )
@@ -66,6 +68,7 @@ def train_for_serving(
         "interactions": len(everything.train),
         "epochs": epochs,
         "tuned": chosen.get("tuned", {}),
+        "use_kg": selected,
         "seconds": round(time.perf_counter() - started, 2),
         "metrics_from": "the selection model on the held-out split (the served model has "
         "no held-out set left)",

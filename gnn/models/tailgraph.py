@@ -67,6 +67,10 @@ class TailgraphConfig(BaseModel):
     # "cf" propagates the CF tower's item embeddings item → entity → item (`KGCFPropagation`),
     # "attention" runs relation-aware graph-transformer layers over the text features.
     use_kg: bool = True
+    # With `use_kg`, the product model (`gnn.harness`, name "tailgraph") is trained with and
+    # without KG propagation and keeps the one with the higher hybrid validation NDCG@20:
+    # the KG's value flips with the data (docs/decisions.md), so validation decides.
+    kg_select: bool = True
     kg_mode: Literal["cf", "attention"] = "cf"
     kg_gate: bool = True  # "cf": a per-item gate on the KG term, from the item's KG support
     # "cf": no gradient from the KG term into the CF embeddings (with it, the ranking loss

@@ -31,9 +31,11 @@ def test_serving_run_trains_on_every_interaction_for_the_chosen_epochs(
     selection = result.metrics["models"]["tailgraph"]
     serving = result.metrics["serving"]
     assert serving["epochs"] == selection["best_epoch"] and serving["interactions"] == interactions
-    # The value tuned on validation is the served model's.
+    # The KG choice and the values tuned on validation are the served model's.
+    assert model.config.use_kg == serving["use_kg"] == selection["kg_selection"]["use_kg"]
     tuned = selection["tuned"]
-    assert set(tuned) == {"cold_kg_scale"}
-    assert float(model.cold_kg_scale) == tuned["cold_kg_scale"]
+    assert set(tuned) == ({"cold_kg_scale"} if model.config.use_kg else set())
+    if model.config.use_kg:
+        assert float(model.cold_kg_scale) == tuned["cold_kg_scale"]
     scores = model.score(torch.arange(3))
     assert scores.shape == (3, tiny_snapshot.num_items) and torch.isfinite(scores).all()
