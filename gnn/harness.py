@@ -206,6 +206,8 @@ def train_and_tune(model: Recommender, ctx: RunContext, name: str) -> Fitted:
     tuned = model.tune(lambda part="valid": validation_ndcg(model, model.data, part))
     synchronize(model.data.device)
     outcome = {"best_epoch": result.best_epoch, "epochs_run": result.epochs_run, "tuned": tuned}
+    if model.equals() is not None:
+        outcome["equals"] = model.equals()
     return Fitted(model, outcome, time.perf_counter() - started)
 
 

@@ -28,7 +28,8 @@ def _value(metrics: dict[str, Any], group: str, name: str) -> float:
 def comparison_table(models: dict[str, dict[str, Any]]) -> str:
     """Markdown table, one row per model; the best value of each metric column is bold
     (every row that reaches it, to the shown precision)."""
-    header = ["model", *[f"{g} {n}" for g, n in COLUMNS], "coverage@20", "mean pop@20", "train s"]
+    header = ["model", *[f"{g} {n}" for g, n in COLUMNS], "coverage@20", "mean pop@20",
+              "epochs (best/run)", "train s"]  # fmt: skip
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     shown = {name: [f"{_value(m, g, n):.4f}" for g, n in COLUMNS] for name, m in models.items()}
     best = [
@@ -37,10 +38,16 @@ def comparison_table(models: dict[str, dict[str, Any]]) -> str:
     ]
     for name, m in models.items():
         cells = [f"**{v}**" if v == best[c] else v for c, v in enumerate(shown[name])]
+        epochs = f"{m['best_epoch']}/{m['epochs_run']}" if m.get("epochs_run") else "–"
         cells += [f"{m.get('coverage@20', float('nan')):.3f}",
                   f"{m.get('mean_popularity@20', float('nan')):.1f}",
-                  f"{m.get('train_seconds', 0):.0f}"]  # fmt: skip
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+                  epochs, f"{m.get('train_seconds', 0):.0f}"]  # fmt: skip
+        label = name
+        if m.get("equals"):  # a tuned weight collapsed: the row is the simpler model's
+            label += f" (= {m['equals']} after tuning: {m.get('tuned')})"
+        if m.get("kg_selection"):
+            label += " (KG kept)" if m["kg_selection"]["use_kg"] else " (KG dropped on validation)"
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

@@ -52,6 +52,9 @@ class AttentionRerank(Recommender):
             return base
         return base + self.beta * standardise(self.attention_scores(users))
 
+    def equals(self) -> str | None:
+        return self.cf.name if self.beta == 0 else None
+
     def tune(self, validate: Callable[[], float]) -> dict[str, float]:  # type: ignore[override]
         best = (-1.0, self.beta)
         for beta in BETAS:

@@ -68,6 +68,11 @@ class Recommender(nn.Module):
         """
         return {}
 
+    def equals(self) -> str | None:
+        """The simpler model this one reduces to after tuning (a blend whose weight went
+        to 0 ranks exactly as its CF part), else None; the report says so."""
+        return None
+
     def use_tuned(self, values: dict[str, float]) -> None:
         """Apply the values `tune` chose, to a model trained again with the same settings
         (`gnn.production`); a model that tunes nothing ignores them."""

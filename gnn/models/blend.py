@@ -36,6 +36,9 @@ class TextCFBlend(Recommender):
         text = standardise(self.text.score(users))
         return self.alpha * text + (1 - self.alpha) * cf
 
+    def equals(self) -> str | None:
+        return {0.0: self.cf.name, 1.0: self.text.name}.get(self.alpha)
+
     def tune(self, validate: Callable[[], float]) -> dict[str, float]:  # type: ignore[override]
         best = (-1.0, self.alpha)
         for alpha in ALPHAS:
