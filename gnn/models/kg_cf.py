@@ -56,36 +56,53 @@ class KGCFPropagation(nn.Module):
         # softplus(0.5413) = 1: every relation starts with weight one.
         nn.init.constant_(self.relation_logit, 0.5413)
 
+    def entity_sums(
+        self, cf_items: torch.Tensor, source: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per entity: (Σ s_j f_j [E, d], Σ s_j [E]) over its linked items."""
+        weight = source[self.entity_item]
+        sums = scatter(cf_items[self.entity_item] * weight[:, None], self.entity, 0,
+                       self.num_entities, "sum")  # fmt: skip
+        return sums, scatter(weight, self.entity, 0, self.num_entities, "sum")
+
     def forward(
         self,
         cf_items: torch.Tensor,
         source: torch.Tensor,
         extra_links: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
         num_extra: int = 0,
+        only_extra: bool = False,
+        entity_sums: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """(k [I (+ X), d], W [I (+ X)]) for every item, then for `num_extra` new items.
 
         cf_items: [I, d] CF item embeddings; source: [I] float, 1 for source items.
         extra_links: (new item 0..X−1, node, forward relation id) of items added later;
         a node < I is an existing item, else the entity node I + e.
+        only_extra: the new items' rows only ([X, d], [X]): the same sums, read by their
+        links alone (the existing items' rows do not change when an item is added, as new
+        items are not sources).
+        entity_sums: `entity_sums(cf_items, source)` when the caller has it already.
         """
         num_items, size = self.num_items, self.num_items + num_extra
         relation_weight = F.softplus(self.relation_logit)
-        # Per entity: Σ s_j f_j and Σ s_j over its linked items.
-        weight = source[self.entity_item]
-        sums = scatter(cf_items[self.entity_item] * weight[:, None], self.entity, 0,
-                       self.num_entities, "sum")  # fmt: skip
-        counts = scatter(weight, self.entity, 0, self.num_entities, "sum")
+        sums, counts = entity_sums or self.entity_sums(cf_items, source)
 
         item, entity, relation = self.entity_item, self.entity, self.entity_relation
         pair_item, other, pair_relation = self.pair_item, self.pair_other, self.pair_relation
         own = source[item]
+        if only_extra:
+            assert extra_links is not None
+            empty = item[:0]
+            item, entity, relation, own = empty, empty, empty, own[:0]
+            pair_item, other, pair_relation = empty, empty, empty
+            num_items, size = 0, num_extra  # new item k is row k of the result
         if extra_links is not None:
             new_item, node, new_relation = extra_links
             new_item = new_item + num_items
-            is_entity = node >= num_items
+            is_entity = node >= self.num_items
             item = torch.cat([item, new_item[is_entity]])
-            entity = torch.cat([entity, node[is_entity] - num_items])
+            entity = torch.cat([entity, node[is_entity] - self.num_items])
             relation = torch.cat([relation, new_relation[is_entity]])
             own = torch.cat([own, own.new_zeros(int(is_entity.sum()))])  # a new item: no source
             pair_item = torch.cat([pair_item, new_item[~is_entity]])
@@ -98,8 +115,9 @@ class KGCFPropagation(nn.Module):
         coef = link_weight / others.clamp(min=1.0)
         total = scatter(link_weight, item, 0, size, "sum")
         k = scatter(coef[:, None] * sums[entity], item, 0, size, "sum")
-        own_share = scatter(coef * own, item, 0, size, "sum")[:num_items]
-        k[:num_items] = k[:num_items] - own_share[:, None] * cf_items
+        if num_items:
+            own_share = scatter(coef * own, item, 0, size, "sum")[:num_items]
+            k[:num_items] = k[:num_items] - own_share[:, None] * cf_items
         # Item–item links: the other item's own CF embedding when it is a source.
         pair_weight = relation_weight[pair_relation] * source[other]
         total = total + scatter(pair_weight, pair_item, 0, size, "sum")

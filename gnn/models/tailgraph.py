@@ -311,6 +311,9 @@ class TailgraphModel(Recommender):
     def refresh(self) -> None:
         with torch.no_grad():
             self._cache = self.forward_all()
+            if self.kg_cf is not None:  # what a new item's KG term reads (`embed_new_items`)
+                sums = self.kg_cf.entity_sums(self._kg_input(self._cache["cf_items"]), self.source)
+                self._cache["kg_entity_sums"], self._cache["kg_entity_counts"] = sums
 
     def cached(self) -> dict[str, torch.Tensor]:
         if not self._cache:
@@ -352,17 +355,19 @@ class TailgraphModel(Recommender):
                 src += [base + k, node]
                 dst += [node, base + k]
                 types += [relation, relation + num_forward]
-        edge_index = torch.cat(
-            [self.data.kg_edge_index, torch.tensor([src, dst], dtype=torch.long, device=device)], 1
-        )
-        edge_type = torch.cat(
-            [self.data.kg_edge_type, torch.tensor(types, dtype=torch.long, device=device)]
-        )
         text = text if self.config.use_text else torch.zeros_like(text)
         with torch.no_grad():
-            content = self.content(
-                self.item_text, self.entity_text, edge_index, edge_type, extra_item_text=text
-            )[self.data.num_items :]
+            if self.content.use_kg:  # attention over the KG: the new nodes join the graph
+                new_edges = torch.tensor([src, dst], dtype=torch.long, device=device)
+                edge_index = torch.cat([self.data.kg_edge_index, new_edges], 1)
+                edge_type = torch.cat(
+                    [self.data.kg_edge_type, torch.tensor(types, dtype=torch.long, device=device)]
+                )
+                content = self.content(
+                    self.item_text, self.entity_text, edge_index, edge_type, extra_item_text=text
+                )[self.data.num_items :]
+            else:  # the text projection is per item: the new rows alone
+                content = self.content.project(text)
             if self.kg_cf is not None:
                 new_links = (
                     torch.tensor(
@@ -371,13 +376,13 @@ class TailgraphModel(Recommender):
                     torch.tensor([node for item in links for node, _ in item], dtype=torch.long),
                     torch.tensor([rel for item in links for _, rel in item], dtype=torch.long),
                 )
+                cache = self.cached()
                 k, support = self.kg_cf(
-                    self._kg_input(self.cached()["cf_items"]), self.source,
-                    tuple(t.to(device) for t in new_links), num_extra=n,
+                    self._kg_input(cache["cf_items"]), self.source,
+                    tuple(t.to(device) for t in new_links), num_extra=n, only_extra=True,
+                    entity_sums=(cache["kg_entity_sums"], cache["kg_entity_counts"]),
                 )  # fmt: skip
-                content = (
-                    content + self.cold_kg_scale * self.kg_term(k, support)[self.data.num_items :]
-                )
+                content = content + self.cold_kg_scale * self.kg_term(k, support)
             zero_cf = torch.zeros_like(content)
             return self.fuse(zero_cf, content, torch.zeros(n, 1, device=device))
 
