@@ -218,8 +218,8 @@ def import_(
     for key, value in summary.rows.items():
         table.add_row(key, f"{value:,}")
     console.print(table)
-    if summary.resumed_batches:
-        console.print(f"resumed: {summary.resumed_batches} batch(es) were already written")
+    if summary.resumed_rows:
+        console.print(f"resumed: {summary.resumed_rows:,} row(s) were already written")
     _print_counts(summary.graph_counts)
 
 
