@@ -134,6 +134,10 @@ class EmbeddedServer:
             return "ready" if client.ping() else "down"
         except redis.BusyLoadingError:  # a subclass of ConnectionError: test it first
             return "loading"
+        except redis.ResponseError:
+            # It answers, but refuses PING as it refuses writes (MISCONF: its disk failed):
+            # running and loaded; the store reports that it cannot write.
+            return "ready"
         except (redis.ConnectionError, redis.TimeoutError, FileNotFoundError, OSError):
             return "down"
         finally:

@@ -5,7 +5,8 @@ on a bad run directory: a misconfigured server should not come up) and closes th
 graph connection at shutdown. Error handling:
 
 - `ApiError` (404/409/422/503/401 raised by the code) → its status and body;
-- `GraphUnavailable` escaping a handler → 503 (the graph layer's own error);
+- `GraphUnavailable` escaping a handler → 503 (the graph layer's own error; it includes
+  `GraphWriteRefused`: the server answers but cannot write, e.g. a full disk);
 - request validation → 422 naming the field (FastAPI's shape, non-finite inputs made safe);
 - anything else is a bug: logged with its traceback and request id, answered 500 with
   only the request id (no internals leak to clients).
@@ -35,7 +36,7 @@ from tailgraph.api.service.routers import items, ops, recommendations, users
 from tailgraph.api.service.runtime import Runtime
 from tailgraph.api.service.settings import ServiceSettings
 from tailgraph.encoders import TextEncoder
-from tailgraph.kg.errors import GraphUnavailable
+from tailgraph.kg.errors import GraphUnavailable, GraphWriteRefused
 
 log = logging.getLogger("tailgraph.api")
 
@@ -129,7 +130,8 @@ def create_app(
 
     @app.exception_handler(GraphUnavailable)
     async def graph_down(request: Request, exc: GraphUnavailable) -> JSONResponse:
-        return await api_error(request, graph_unavailable(str(exc)))
+        refused = isinstance(exc, GraphWriteRefused)
+        return await api_error(request, graph_unavailable(str(exc), refused=refused))
 
     @app.exception_handler(Exception)
     async def server_bug(request: Request, exc: Exception) -> JSONResponse:

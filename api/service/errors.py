@@ -6,8 +6,9 @@ field (`["path", "user_id"]`, `["body", "links", 2, "relation"]`, `["graph"]`).
 
 Status rules: unknown ids (users, items, entities) → 404; values outside a run's
 vocabulary (relation names, entity types, attribute values) and other semantically
-invalid input → 422; an id that already exists → 409; the graph unreachable → 503 with
-`Retry-After`; a missing/wrong API key → 401; 500 only for genuine server bugs.
+invalid input → 422; an id that already exists → 409; the graph unreachable, or unable to
+write (full disk, out of memory) → 503 with `Retry-After`; a missing/wrong API key → 401;
+500 only for genuine server bugs.
 """
 
 from __future__ import annotations
@@ -59,10 +60,12 @@ def conflict(loc: Sequence[str | int], msg: str) -> ApiError:
     return ApiError(409, [(loc, msg)], "conflict")
 
 
-def graph_unavailable(reason: str) -> ApiError:
+def graph_unavailable(reason: str, refused: bool = False) -> ApiError:
+    """503 + `Retry-After`: the graph is unreachable, or it answers but cannot write now."""
+    state = "cannot write now" if refused else "is unreachable"
     return ApiError(
         503,
-        [(["graph"], f"the graph is unreachable ({reason}); retry later")],
+        [(["graph"], f"the graph {state} ({reason}); retry later")],
         "graph_unavailable",
         headers={"Retry-After": "5"},
     )
@@ -75,6 +78,7 @@ def responses(*codes: int) -> dict[int | str, dict[str, object]]:
         404: "An id in the path, query or body is unknown; `loc` names it.",
         409: "Conflict: the id already exists, or a reload is already running.",
         422: "Invalid input; `loc` names the field.",
-        503: "The graph is unreachable; retry after `Retry-After` seconds.",
+        503: "The graph is unreachable or cannot write now (full disk, out of memory); retry "
+        "after `Retry-After` seconds.",
     }
     return {code: {"model": ErrorResponse, "description": text[code]} for code in codes}

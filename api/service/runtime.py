@@ -253,8 +253,6 @@ class Runtime:
             )
         text = self.encoders.encode(state.text_model, [self._item_text(state, item)])
         z = state.embed(text, [resolved])
-        if self.graph.run("existing_items", {"ids": [item.id]}):
-            raise conflict(["body", "id"], f"item {item.id!r} already exists in the graph")
         self._write_item_to_graph(state, item)
         with self._write_lock:
             current = self.state
@@ -272,23 +270,39 @@ class Runtime:
         return current
 
     def _write_item_to_graph(self, state: ServingState, item: NewItem) -> None:
-        row = {
-            "id": item.id,
-            "title": item.title,
-            "description": item.description,
-            "attrs": dict(item.attributes),
-        }
-        self.graph.run("import_items", {"rows": [row]})
-        groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        """The item node and all its links in one statement, so one transaction: a failure
+        (graph stopped, disk full) writes nothing and the client's retry starts clean.
+
+        An item the graph already holds is a conflict (409) — unless it is this very item
+        (same properties, same links): an earlier attempt whose answer was lost wrote it,
+        and the retry takes it as written rather than refusing it forever.
+        """
+        props: dict[str, Any] = {"id": item.id, "title": item.title, **dict(item.attributes)}
+        if item.description is not None:
+            props["description"] = item.description
+        stored = self.graph.run("item_content", {"id": item.id})
+        if stored:
+            same = stored[0]["props"] == props and {
+                (str(relation), str(target)) for relation, target in stored[0]["links"]
+            } == set(item.links)
+            if not same:
+                raise conflict(["body", "id"], f"item {item.id!r} already exists in the graph")
+            return
+        groups: dict[tuple[str, str], list[str]] = {}
         for relation, target in item.links:
             label = "Entity" if target in state.kg.entity_index else "Item"
-            groups.setdefault((relation, label), []).append(
-                {"head": item.id, "tail": target, "weight": None}
-            )
-        for (relation, label), rows in groups.items():
-            self.graph.run(
-                "import_triples", {"rows": rows}, head="Item", relation=relation, tail=label
-            )
+            groups.setdefault((relation, label), []).append(target)
+        params: dict[str, Any] = {
+            "item": {
+                "id": item.id,
+                "title": item.title,
+                "description": item.description,
+                "attrs": dict(item.attributes),
+            },
+            **{f"links_{k}": targets for k, targets in enumerate(groups.values())},
+        }
+        identifiers = [{"relation": relation, "tail": label} for relation, label in groups]
+        self.graph.run_repeated("add_item", params, identifiers)
 
     # ---- reads that need the graph -------------------------------------------------------------
     def recent_items(self, user_id: str, limit: int) -> list[str]:
