@@ -3,15 +3,19 @@
 Reads take `runtime.state` once per request (a dependency) and use that object to the
 end, so a reload never changes the run under a request's feet. Writes (a recorded
 interaction, an added item) are serialised by one lock and always land on the
-*current* state; each is also appended to a bounded live log. A reload builds the new
-state completely outside that lock — requests keep being served from the old one — then,
-under the lock, replays the live log onto the new state (what a freshly trained run does
-not know yet) and swaps the reference.
+*current* state; each is also appended, numbered, to a bounded live log. A reload builds
+the new state completely outside that lock — requests and writes keep going against the
+old one — and replays the live log onto it (what a freshly trained run does not know yet)
+outside the lock too, in rounds: each round replays what was recorded during the one
+before. Only the last few events and the swap of the reference happen under the lock, so
+no write waits longer than that (replaying 1,085 interactions and 493 items under the
+lock used to hold writes for 20–44 s).
 """
 
 from __future__ import annotations
 
 import gc
+import itertools
 import logging
 import threading
 import time
@@ -46,6 +50,13 @@ class ReloadReport:
     replayed_interactions: int
     replayed_items: int
     skipped: int
+    locked_seconds: float  # the final replay + swap under the write lock: what writes waited
+
+
+# Replay rounds outside the write lock before the last one under it; rounds stop early once
+# what is left is this small (a handful of writes replay in well under a millisecond).
+CATCH_UP_ROUNDS = 5
+LAST_ROUND = 32
 
 
 def freeze_heap() -> None:
@@ -78,7 +89,11 @@ class Runtime:
         self._state: ServingState | None = None
         self._write_lock = threading.Lock()
         self._reload_lock = threading.Lock()
-        self._events: deque[InteractionEvent | NewItem] = deque(maxlen=settings.max_live_events)
+        # (number, event): numbers grow by one per write, so a reload can ask what came since.
+        self._events: deque[tuple[int, InteractionEvent | NewItem]] = deque(
+            maxlen=settings.max_live_events
+        )
+        self._recorded = 0
 
     # ---- state ------------------------------------------------------------------------------
     @property
@@ -111,28 +126,68 @@ class Runtime:
             self.encoders.load(state.text_model)
         return state
 
-    def reload(self, run_dir: Path | None) -> ReloadReport:
+    def runs_dir(self) -> Path:
+        """The folder reloads may load from: `runs_dir`, default the served run's parent."""
+        return Path(self.settings.runs_dir or Path(self.settings.run_dir).parent).resolve()
+
+    def _reload_target(self, run_dir: str | Path | None) -> Path:
+        """The run directory a reload asked for, which must lie inside the runs folder
+        (symlinks resolved): an admin endpoint must not open whatever path a client names."""
+        if run_dir is None:
+            return self.state.run_dir
+        runs = self.runs_dir()
+        try:
+            target = (runs / run_dir).resolve()  # an absolute run_dir replaces `runs`
+        except (OSError, ValueError, RuntimeError) as exc:  # too long, NUL, symlink loop
+            raise RunLoadError(f"cannot resolve run_dir: {exc}") from exc
+        if target == runs or not target.is_relative_to(runs):
+            raise RunLoadError(
+                "expected a run directory inside the runs folder (TAILGRAPH_API_RUNS_DIR), "
+                "by name or by path; found a path outside it"
+            )
+        return target
+
+    def reload(self, run_dir: str | Path | None) -> ReloadReport:
         if not self._reload_lock.acquire(blocking=False):
             raise conflict(["run_dir"], "a reload is already running; try again when it ends")
         started = time.perf_counter()
         try:
-            target = Path(run_dir) if run_dir is not None else self.state.run_dir
             try:
-                new = self._build(target)
+                new = self._build(self._reload_target(run_dir))
             except RunLoadError as exc:
                 self.metrics.reloads.labels("refused").inc()
                 raise invalid([(["body", "run_dir"], str(exc))]) from exc
+            # Catch up outside the lock: writes go on against the old state meanwhile, and
+            # each round replays what they recorded during the previous one.
+            counts = [0, 0, 0]
+            done = 0
+            for _ in range(CATCH_UP_ROUNDS):
+                with self._write_lock:
+                    pending = self._events_after(done)
+                if len(pending) <= LAST_ROUND:
+                    break
+                counts = [a + b for a, b in zip(counts, self._replay(new, pending), strict=True)]
+                done = pending[-1][0]
             with self._write_lock:
-                replayed, items, skipped = self._replay(new)
+                locked = time.perf_counter()
+                last = self._replay(new, self._events_after(done))
                 self._state = new
-            # The old state is unreferenced (or held by requests still running on it):
-            # let one full collection see the heap, then freeze the new one.
-            gc.unfreeze()
-            gc.collect()
-            freeze_heap()
+                locked_seconds = time.perf_counter() - locked
+            replayed, items, skipped = (a + b for a, b in zip(counts, last, strict=True))
+            # The old state goes when the last request holding it ends (reference counting:
+            # a loaded state has no reference cycles, measured). A full collection here
+            # would stop every thread for as long as the heap is big (0.57 s on Last.fm);
+            # the young generations are enough before freezing the new state's objects.
+            gc.collect(1)
+            gc.freeze()
             self.metrics.reloads.labels("ok").inc()
             report = ReloadReport(
-                new, round(time.perf_counter() - started, 3), replayed, items, skipped
+                new,
+                round(time.perf_counter() - started, 3),
+                replayed,
+                items,
+                skipped,
+                round(locked_seconds, 6),
             )
             log.info(
                 "run reloaded",
@@ -140,6 +195,7 @@ class Runtime:
                     "fields": {
                         **new.describe(),
                         "seconds": report.seconds,
+                        "locked_seconds": report.locked_seconds,
                         "replayed_interactions": replayed,
                         "replayed_items": items,
                         "skipped": skipped,
@@ -150,10 +206,28 @@ class Runtime:
         finally:
             self._reload_lock.release()
 
-    def _replay(self, state: ServingState) -> tuple[int, int, int]:
-        """Apply the live log to a freshly loaded state: items first, then interactions."""
+    def _events_after(self, number: int) -> list[tuple[int, InteractionEvent | NewItem]]:
+        """Live events numbered after `number`, oldest first. Callers hold the write lock."""
+        newer = self._recorded - number
+        if newer <= 0:
+            return []
+        tail = list(itertools.islice(reversed(self._events), newer))
+        tail.reverse()
+        return tail
+
+    def _record_event(self, event: InteractionEvent | NewItem) -> None:
+        """Append to the live log. Callers hold the write lock."""
+        self._recorded += 1
+        self._events.append((self._recorded, event))
+
+    def _replay(
+        self, state: ServingState, events: list[tuple[int, InteractionEvent | NewItem]]
+    ) -> tuple[int, int, int]:
+        """Apply live events to a freshly loaded state: items first, then interactions
+        (an interaction always comes after the item it names, so within one call is enough).
+        Returns (interactions replayed, items replayed, events skipped)."""
         skipped = 0
-        items = [e for e in self._events if isinstance(e, NewItem)]
+        items = [e for _, e in events if isinstance(e, NewItem)]
         fresh = [item for item in items if item.id not in state.catalogue.index]
         embeddable = []
         links = []
@@ -169,7 +243,7 @@ class Runtime:
             vectors = self.encoders.encode(state.text_model, texts)
             state.add_items(embeddable, state.embed(vectors, links), vectors)
         replayed = 0
-        for event in self._events:
+        for _, event in events:
             if not isinstance(event, InteractionEvent):
                 continue
             user = state.users.index.get(event.user_id)
@@ -225,7 +299,7 @@ class Runtime:
             if user is None or item is None:
                 raise not_found(["body", "item_id"], "the run reloaded without this user/item")
             history = current.record(user, item)
-            self._events.append(InteractionEvent(user_id, item_id))
+            self._record_event(InteractionEvent(user_id, item_id))
         self.metrics.interactions.inc()
         ids = current.catalogue.ids
         return key, ts, [ids[i] for i in history.tolist() if i >= 0]
@@ -265,7 +339,7 @@ class Runtime:
             if item.id in current.catalogue.index:
                 raise conflict(["body", "id"], f"item {item.id!r} already exists")
             current.add_items([item], z, text)
-            self._events.append(item)
+            self._record_event(item)
         self.metrics.items_added.inc()
         return current
 
