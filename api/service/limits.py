@@ -63,10 +63,13 @@ class BodyLimit:
 
     async def _refuse(self, send: Send) -> None:
         body = too_large_body(self.limit)
+        # "connection: close": the server then reads none of the rest (draining 10 MB
+        # through the HTTP parser cost ~20 ms of the event loop per body). Clients that read
+        # while they send get the 413 (36 of 36 in bench/hardening_bench.py).
         headers = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
-            (b"connection", b"close"),  # the unread body is not worth reading to keep it alive
+            (b"connection", b"close"),
         ]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})

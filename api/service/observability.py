@@ -77,6 +77,13 @@ class Metrics:
         self.server_errors = Counter(
             "tailgraph_server_errors_total", "Unhandled exceptions (answered 500).", registry=r
         )
+        self.write_lock_wait = Histogram(
+            "tailgraph_write_lock_wait_seconds",
+            "How long a write (recorded interaction, added item) waited for the write lock; "
+            "a reload holds it only for its last replay round and the swap.",
+            buckets=(1e-5, 1e-4, 1e-3, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0),
+            registry=r,
+        )
         self.scoring_batch = Histogram(
             "tailgraph_scoring_batch_size",
             "Known-user recommendation requests scored together by one matmul + top-k.",

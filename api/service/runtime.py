@@ -14,12 +14,14 @@ lock used to hold writes for 20–44 s).
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import itertools
 import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -206,6 +208,14 @@ class Runtime:
         finally:
             self._reload_lock.release()
 
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """The write lock, for a write; how long it waited goes to the metrics."""
+        asked = time.perf_counter()
+        with self._write_lock:
+            self.metrics.write_lock_wait.observe(time.perf_counter() - asked)
+            yield
+
     def _events_after(self, number: int) -> list[tuple[int, InteractionEvent | NewItem]]:
         """Live events numbered after `number`, oldest first. Callers hold the write lock."""
         newer = self._recorded - number
@@ -292,7 +302,7 @@ class Runtime:
                 ["path", "user_id"],
                 f"user {user_id!r} or item {item_id!r} is in the run but not in the graph",
             )
-        with self._write_lock:
+        with self._writing():
             current = self.state  # a reload may have swapped it while the graph wrote
             user = current.users.index.get(user_id)
             item = current.catalogue.index.get(item_id)
@@ -328,7 +338,7 @@ class Runtime:
         text = self.encoders.encode(state.text_model, [self._item_text(state, item)])
         z = state.embed(text, [resolved])
         self._write_item_to_graph(state, item)
-        with self._write_lock:
+        with self._writing():
             current = self.state
             if current is not state:  # reloaded meanwhile: embed with the model now served
                 resolved, problems = current.resolve_links(item.links)
