@@ -456,6 +456,7 @@ def bench_reload(
         "write_statuses": sorted({s for _, _, s in writes}),
         "lock_waits_in_window": int(total),
         "lock_wait_bucket_bound_s": bound,
+        "lock_waits_by_bucket": waited,
         "locked_seconds": report_body["locked_seconds"],
     }
     log(f"reload: {report['reload_seconds']} s, under the lock {report['locked_seconds']} s; "

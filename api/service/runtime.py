@@ -14,6 +14,7 @@ lock used to hold writes for 20–44 s).
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import gc
 import itertools
@@ -164,8 +165,7 @@ class Runtime:
             counts = [0, 0, 0]
             done = 0
             for _ in range(CATCH_UP_ROUNDS):
-                with self._write_lock:
-                    pending = self._events_after(done)
+                pending = self._events_since(done)
                 if len(pending) <= LAST_ROUND:
                     break
                 counts = [a + b for a, b in zip(counts, self._replay(new, pending), strict=True)]
@@ -216,8 +216,19 @@ class Runtime:
             self.metrics.write_lock_wait.observe(time.perf_counter() - asked)
             yield
 
+    def _events_since(self, number: int) -> list[tuple[int, InteractionEvent | NewItem]]:
+        """Live events numbered after `number`, oldest first, without the write lock.
+
+        `list(deque)` copies in one C call that no other thread interleaves with (the GIL is
+        held throughout; the items are plain tuples), so a concurrent append is either in
+        the copy or not, never half in it.
+        """
+        events = list(self._events)
+        return events[bisect.bisect_right(events, number, key=lambda event: event[0]) :]
+
     def _events_after(self, number: int) -> list[tuple[int, InteractionEvent | NewItem]]:
-        """Live events numbered after `number`, oldest first. Callers hold the write lock."""
+        """Live events numbered after `number`, oldest first, reading only those (the last
+        round, under the write lock). Callers hold the write lock."""
         newer = self._recorded - number
         if newer <= 0:
             return []
