@@ -40,6 +40,9 @@ from tailgraph.kg.settings import GraphSettings
 
 from tests.api.conftest import import_sample
 
+# About 3,400 requests through the app, 1–2 minutes on two cores.
+pytestmark = pytest.mark.slow
+
 EXAMPLES = {GenerationMode.POSITIVE: 120, GenerationMode.NEGATIVE: 110}
 INPUTLESS_EXAMPLES = 10  # /health, /ready, ...: every case is the same request
 CHECKS = [
