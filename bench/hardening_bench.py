@@ -337,15 +337,13 @@ def bench_body(port: int, run_dir: Path, args: argparse.Namespace, scratch: Path
             log(f"round {round_no + 1} {name:<17} {result['rps']} req/s p50 {result['p50_ms']} "
                 f"ms p99 {result['p99_ms']} ms statuses {result['statuses']}")  # fmt: skip
     times = sorted(t for t, _ in refusals)
-    # The service's own view: its latency histogram for the 413s (headers in, answer out).
-    served = {
-        le.decode(): float(v)
-        for le, v in re.findall(
-            rb'tailgraph_http_request_duration_seconds_bucket\{route="/recommendations",'
-            rb'method="POST",status="413",le="([^"]+)"\} ([0-9.e+]+)',
-            metrics_text(port)[0],
-        )
-    }
+    # The service's own view: its latency histogram for the 413s (headers in, answer out;
+    # refused before routing, so the route label is `other`).
+    served = buckets(
+        metrics_text(port)[0],
+        "tailgraph_http_request_duration_seconds",
+        {"route": "other", "method": "POST", "status": "413"},
+    )
     total = served.get("+Inf", 0.0)
     server_bound = next(
         (le for le in sorted(served, key=float) if total and served[le] >= total), None
@@ -375,13 +373,20 @@ def bench_body(port: int, run_dir: Path, args: argparse.Namespace, scratch: Path
 
 
 # ---- 3. reload with a large live overlay ----------------------------------------------------
+def buckets(text: bytes, name: str, labels: dict[str, str]) -> dict[str, float]:
+    """Cumulative bucket counts {le: count} of one histogram series in a /metrics text."""
+    out = {}
+    for line in text.decode().splitlines():
+        if not line.startswith(name + "_bucket{"):
+            continue
+        found = dict(re.findall(r'(\w+)="([^"]*)"', line.split("}")[0]))
+        if all(found.get(k) == v for k, v in labels.items()):
+            out[found["le"]] = float(line.rsplit(" ", 1)[1])
+    return out
+
+
 def _lock_waits(text: bytes) -> dict[str, float]:
-    counts = {}
-    for le, value in re.findall(
-        rb'tailgraph_write_lock_wait_seconds_bucket\{le="([^"]+)"\} ([0-9.e+]+)', text
-    ):
-        counts[le.decode()] = float(value)
-    return counts
+    return buckets(text, "tailgraph_write_lock_wait_seconds", {})
 
 
 def bench_reload(

@@ -81,7 +81,7 @@ class Metrics:
             "tailgraph_write_lock_wait_seconds",
             "How long a write (recorded interaction, added item) waited for the write lock; "
             "a reload holds it only for its last replay round and the swap.",
-            buckets=(1e-5, 1e-4, 1e-3, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0),
+            buckets=(1e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 0.005, 0.05, 0.5, 5.0, 30.0),
             registry=r,
         )
         self.scoring_batch = Histogram(
