@@ -254,7 +254,7 @@ def test_resume_with_another_batch_size_gives_exact_counts(
     src = tmp_path / "sample"
     write_sample(src, size="small", seed=3)
     dataset = load_dataset(src)
-    reference = GraphSettings(home=graph_settings.home, graph_name=graph_settings.graph_name + "_r")
+    reference = graph_settings.model_copy(update={"graph_name": graph_settings.graph_name + "_r"})
     with open_store(reference) as ref:
         expected = import_dataset(dataset, ref, tmp_path / "jr").graph_counts
         ref.run("MATCH (n) DETACH DELETE n")
@@ -284,7 +284,7 @@ def test_sigkill_at_random_points_then_resume_with_another_batch_size(
 
     src = tmp_path / "sample"
     write_sample(src, size="small", seed=4)
-    reference = GraphSettings(home=graph_settings.home, graph_name=graph_settings.graph_name + "_r")
+    reference = graph_settings.model_copy(update={"graph_name": graph_settings.graph_name + "_r"})
     with open_store(reference) as ref:
         expected = import_dataset(load_dataset(src), ref, tmp_path / "jr").graph_counts
         ref.run("MATCH (n) DETACH DELETE n")
