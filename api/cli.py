@@ -20,7 +20,13 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from tailgraph.kg.errors import CypherError, DatasetError, GraphUnavailable, ValidationFailed
+from tailgraph.kg.errors import (
+    CypherError,
+    DatasetError,
+    EmbeddedServerError,
+    GraphUnavailable,
+    ValidationFailed,
+)
 from tailgraph.kg.settings import GraphSettings
 
 app = typer.Typer(
@@ -81,8 +87,19 @@ def user_errors() -> Iterator[None]:
         _fail(str(exc), code=2)
     except DatasetError as exc:
         _fail(f"{exc}; nothing was written", code=2)
-    except (GraphUnavailable, CypherError, FileNotFoundError, ValueError, TypeError) as exc:
+    except (
+        GraphUnavailable,
+        CypherError,
+        EmbeddedServerError,
+        FileNotFoundError,
+        ValueError,
+        TypeError,
+    ) as exc:
         _fail(str(exc))
+    except OSError as exc:
+        # A home (or a folder under it) that cannot be written: read-only, full, not a folder.
+        where = exc.filename if exc.filename is not None else state.settings.home
+        _fail(f"cannot write {where}: {exc.strerror or exc} (TAILGRAPH_HOME / --home)")
 
 
 def open_graph(start: bool = True) -> Any:
@@ -117,7 +134,7 @@ def db_start() -> None:
     server = _server()
     with user_errors():
         started = server.start()
-    status = server.status()
+        status = server.status()
     verb = "started" if started else "already running"
     console.print(f"embedded graph server {verb}: pid {status.pid}, socket {status.socket}")
 
@@ -126,7 +143,8 @@ def db_start() -> None:
 def db_stop() -> None:
     """Stop the embedded graph server; its data stays under TAILGRAPH_HOME."""
     server = _server()
-    stopped = server.stop()
+    with user_errors():
+        stopped = server.stop()
     console.print(
         "embedded graph server stopped" if stopped else "embedded graph server not running"
     )
@@ -140,7 +158,7 @@ def db_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     if status["running"]:
         from tailgraph.kg.importer import graph_counts
 
-        with open_graph(start=False) as store:
+        with user_errors(), open_graph(start=False) as store:
             status["counts"] = graph_counts(store)
     if as_json:
         console.print_json(json.dumps(status))
@@ -218,8 +236,8 @@ def import_(
     for key, value in summary.rows.items():
         table.add_row(key, f"{value:,}")
     console.print(table)
-    if summary.resumed_batches:
-        console.print(f"resumed: {summary.resumed_batches} batch(es) were already written")
+    if summary.resumed_rows:
+        console.print(f"resumed: {summary.resumed_rows:,} row(s) were already written")
     _print_counts(summary.graph_counts)
 
 
@@ -336,9 +354,9 @@ def encode(
     """Embed every item and entity text in the graph into the on-disk cache."""
     from tailgraph.encoders import CachedEncoder, TextEncoder, entity_text, item_text
 
-    encoder = CachedEncoder(TextEncoder(), _cache_dir())
     totals: dict[str, dict[str, float]] = {}
     with user_errors(), open_graph() as store:
+        encoder = CachedEncoder(TextEncoder(), _cache_dir())
         for kind, statement in (("items", "item_texts"), ("entities", "entity_texts")):
             encoded = from_cache = empty = 0
             count, seconds = 0, 0.0

@@ -434,7 +434,7 @@ class Neo4jBench(Bench):
             started = time.perf_counter()
             summary = import_dataset(dataset, store, self.journal_dir, self.batch_size)
             seconds = time.perf_counter() - started
-            assert summary.resumed_batches == 0
+            assert summary.resumed_rows == 0
             return {"seconds": seconds, "fingerprint": fingerprint(store)}
         finally:
             store.close()

@@ -9,12 +9,18 @@ statement (constraints, indexes, vector calls) a variant sits beside it as
 A file may hold several statements separated by `;` at the end of a line
 (schema files do); `split_statements` splits them. Lines starting with `//` are
 comments; a first comment block is shown as the statement's description.
+
+A statement that must write a varying number of relationship types at once (one
+transaction) marks a section with `// repeat` and `// end repeat` lines;
+`repeat_section` writes it once per group of identifiers, numbering its `$NAME_N`
+parameters.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 CYPHER_DIR = Path(
@@ -84,3 +90,28 @@ def fill_identifiers(statement: str, **names: str) -> str:
             )
         statement = statement.replace(placeholder, value)
     return statement
+
+
+REPEAT_START = "// repeat"
+REPEAT_END = "// end repeat"
+_NUMBERED = re.compile(r"(\$[A-Za-z_][A-Za-z0-9_]*)_N\b")
+
+
+def repeat_section(statement: str, groups: Sequence[Mapping[str, str]]) -> str:
+    """Write the `// repeat` ... `// end repeat` section once per group (none: left out).
+
+    Group k fills the section's placeholders with its identifiers (`fill_identifiers`) and
+    renames its `$name_N` parameters to `$name_k`, so each copy reads its own parameters.
+    """
+    lines = statement.splitlines()
+    try:
+        start = next(k for k, line in enumerate(lines) if line.strip() == REPEAT_START)
+        end = next(k for k, line in enumerate(lines) if line.strip() == REPEAT_END)
+    except StopIteration:
+        raise ValueError(f"expected a {REPEAT_START!r} ... {REPEAT_END!r} section") from None
+    section = "\n".join(lines[start + 1 : end])
+    copies = [
+        _NUMBERED.sub(lambda m, k=k: f"{m.group(1)}_{k}", fill_identifiers(section, **names))
+        for k, names in enumerate(groups)
+    ]
+    return "\n".join([*lines[:start], *copies, *lines[end + 1 :]])

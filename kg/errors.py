@@ -48,6 +48,17 @@ class GraphUnavailable(Exception):
     """The graph server cannot be reached (not started, stopped, network down)."""
 
 
+class GraphWriteRefused(GraphUnavailable):
+    """The graph server answers but cannot write now: its disk is full or failing (Redis's
+    MISCONF), it is out of memory, or it is read-only. Retrying later may succeed, so callers
+    treat it like an unreachable graph (the API answers 503 with `Retry-After`)."""
+
+
+class EmbeddedServerError(RuntimeError):
+    """The embedded graph server could not be started, stopped or compacted; the message
+    names the home directory or log file to look at."""
+
+
 class CypherError(Exception):
     """The server rejected a statement; carries the statement name for context."""
 

@@ -7,10 +7,12 @@ Order: schema (constraints/indexes) → entities → items → users → KG trip
 - Every statement MERGEs on ids (interactions on their key), so importing the
   same data twice gives the same counts, and a second dataset adds to the graph.
 - Resumable: after each batch, a journal under `<home>/imports/<fingerprint>.json`
-  records how many batches of each phase are written. A re-run of the same data
-  after a crash (even SIGKILL) skips those and finishes with exact counts; since
-  the writes are idempotent, a batch replayed after a crash mid-batch is harmless.
-  The journal is removed when the import completes.
+  records how many *rows* of each phase are written (rows, not batches: a resume may use
+  another `--batch-size`, and a batch count of one size skips the wrong rows in another).
+  A re-run of the same data after a crash (even SIGKILL) skips those rows and finishes
+  with exact counts; since the writes are idempotent, a batch replayed after a crash
+  mid-batch is harmless. A journal in an older format is ignored (the import starts over:
+  idempotent, so still exact). The journal is removed when the import completes.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ ProgressHook = Callable[[str, int, int], None]
 class ImportSummary:
     rows: dict[str, int]
     seconds: float
-    resumed_batches: int
+    resumed_rows: int
     graph_counts: dict[str, int]
 
 
@@ -52,17 +54,28 @@ def known_in_graph(store: GraphStore) -> Callable[[str, list[str]], set[str]]:
 
 
 class _Journal:
+    """Rows written per phase, `{"version": 2, "rows": {phase: n}}`, replaced atomically."""
+
+    VERSION = 2
+
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.done: dict[str, int] = json.loads(path.read_text()) if path.exists() else {}
+        self.done: dict[str, int] = {}
+        try:
+            saved = json.loads(path.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return
+        if isinstance(saved, dict) and saved.get("version") == self.VERSION:
+            rows = saved.get("rows", {})
+            self.done = {k: v for k, v in rows.items() if isinstance(v, int) and v >= 0}
 
-    def batches_done(self, phase: str) -> int:
+    def rows_done(self, phase: str) -> int:
         return self.done.get(phase, 0)
 
-    def mark(self, phase: str, batches: int) -> None:
-        self.done[phase] = batches
+    def mark(self, phase: str, rows: int) -> None:
+        self.done[phase] = rows
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.done))
+        tmp.write_text(json.dumps({"version": self.VERSION, "rows": self.done}))
         os.replace(tmp, self.path)
 
     def finish(self) -> None:
@@ -99,25 +112,26 @@ def write(
     resumed = 0
     for name, identifiers, rows in prepared.phases():
         phase = name + ("" if not identifiers else ":" + ":".join(identifiers.values()))
-        skip = journal.batches_done(phase)
+        skip = min(journal.rows_done(phase), len(rows))
         resumed += skip
         if progress is not None and skip:
-            progress(phase, min(skip * batch_size, len(rows)), len(rows))
+            progress(phase, skip, len(rows))
+        done = skip
 
-        def on_batch(batch_no: int, n: int, phase: str = phase, total: int = len(rows)) -> None:
-            journal.mark(phase, batch_no + 1)
+        def on_batch(_batch_no: int, n: int, phase: str = phase, total: int = len(rows)) -> None:
+            nonlocal done
+            done += n
+            journal.mark(phase, done)
             if progress is not None:
                 progress(phase, n, total)
 
-        store.run_batches(
-            store.statement(name, **identifiers), rows, batch_size, on_batch, start_batch=skip
-        )
+        store.run_batches(store.statement(name, **identifiers), rows[skip:], batch_size, on_batch)
     journal.finish()
     store.checkpoint()
     return ImportSummary(
         rows=prepared.counts(),
         seconds=time.perf_counter() - started,
-        resumed_batches=resumed,
+        resumed_rows=resumed,
         graph_counts=graph_counts(store),
     )
 

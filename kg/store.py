@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from tailgraph.kg.cypher_files import fill_identifiers, load_statement, split_statements
-from tailgraph.kg.errors import CypherError, GraphUnavailable
+from tailgraph.kg.errors import CypherError, GraphUnavailable, GraphWriteRefused
 from tailgraph.kg.settings import GraphSettings
 
 Row = dict[str, Any]
@@ -146,6 +146,9 @@ class FalkorDBStore(GraphStore):
         except (redis.ConnectionError, redis.TimeoutError, FileNotFoundError) as exc:
             raise GraphUnavailable(f"embedded graph server unreachable: {exc}") from exc
         except redis.ResponseError as exc:
+            refused = _write_refusal(exc)
+            if refused is not None:
+                raise GraphWriteRefused(refused) from exc
             raise CypherError("statement", str(exc)) from exc
         if not result.header:
             return []
@@ -166,6 +169,23 @@ class FalkorDBStore(GraphStore):
             compact_log(self._db.connection)
         except (redis.ConnectionError, redis.TimeoutError, FileNotFoundError) as exc:
             raise GraphUnavailable(f"embedded graph server unreachable: {exc}") from exc
+
+
+def _write_refusal(exc: Exception) -> str | None:
+    """Why the server refuses writes, when that is the error (it may pass later), else None.
+
+    FalkorDB's GRAPH.QUERY is a write command to Redis, so these refuse reads too.
+    """
+    import redis.exceptions as rx
+
+    text = str(exc)
+    if isinstance(exc, rx.OutOfMemoryError):
+        return "the embedded graph server is out of memory (maxmemory)"
+    if isinstance(exc, rx.ReadOnlyError):
+        return "the embedded graph server is read-only (a replica)"
+    if text.startswith("MISCONF"):
+        return "the embedded graph server cannot persist to its disk (MISCONF: full or failing)"
+    return None
 
 
 def _falkordb_value(value: Any) -> Any:

@@ -5,8 +5,11 @@ on a bad run directory: a misconfigured server should not come up) and closes th
 graph connection at shutdown. Error handling:
 
 - `ApiError` (404/409/422/503/401 raised by the code) → its status and body;
-- `GraphUnavailable` escaping a handler → 503 (the graph layer's own error);
-- request validation → 422 naming the field (FastAPI's shape, non-finite inputs made safe);
+- `GraphUnavailable` escaping a handler → 503 (the graph layer's own error; it includes
+  `GraphWriteRefused`: the server answers but cannot write, e.g. a full disk);
+- request validation → 422 naming the field (FastAPI's shape; the echoed input is a
+  bounded, JSON-safe preview: rendering it cannot fail, whatever was sent);
+- a body over `max_body_bytes` → 413 before it is read (`limits.BodyLimit`);
 - anything else is a bug: logged with its traceback and request id, answered 500 with
   only the request id (no internals leak to clients).
 """
@@ -14,28 +17,26 @@ graph connection at shutdown. Error handling:
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import torch
 from fastapi import Depends, FastAPI, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from tailgraph.api.service import fast_path
 from tailgraph.api.service.batching import ScoringBatcher
-from tailgraph.api.service.dependencies import require_api_key
-from tailgraph.api.service.errors import ApiError, graph_unavailable
+from tailgraph.api.service.dependencies import require_admin, require_api_key
+from tailgraph.api.service.errors import ApiError, graph_unavailable, validation_details
+from tailgraph.api.service.limits import BodyLimit, too_large_body
 from tailgraph.api.service.observability import Metrics, ObservabilityMiddleware, configure_logging
 from tailgraph.api.service.routers import items, ops, recommendations, users
 from tailgraph.api.service.runtime import Runtime
 from tailgraph.api.service.settings import ServiceSettings
 from tailgraph.encoders import TextEncoder
-from tailgraph.kg.errors import GraphUnavailable
+from tailgraph.kg.errors import GraphUnavailable, GraphWriteRefused
 
 log = logging.getLogger("tailgraph.api")
 
@@ -45,17 +46,6 @@ Recommendations are computed from the loaded run's tensors and keep working whil
 graph is down; explanations, recorded interactions and new items need the graph and
 answer 503 until it is back. Errors use one shape: `{"detail": [{"loc", "msg", "type"}]}`.
 """
-
-
-def json_safe(value: Any) -> Any:
-    """Non-finite floats as strings ("nan", "inf"): strict JSON has no such numbers."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
-    return value
 
 
 def create_app(
@@ -73,7 +63,12 @@ def create_app(
         yield
         runtime.close()
 
-    app = FastAPI(title="Tailgraph", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="Tailgraph",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
     app.state.runtime = runtime
     app.state.batcher = (
         ScoringBatcher(observe_batch=metrics.scoring_batch.observe)
@@ -86,7 +81,8 @@ def create_app(
     app.include_router(users.router, dependencies=guarded)
     app.include_router(recommendations.router, dependencies=guarded)
     app.include_router(items.router, dependencies=guarded)
-    app.include_router(ops.admin, dependencies=guarded)
+    app.include_router(ops.info, dependencies=guarded)
+    app.include_router(ops.admin, dependencies=[*guarded, Depends(require_admin)])
     app.include_router(ops.router)  # health, readiness and metrics stay open for probes
     if settings.fast_recommend:
         # Added first, so it runs inside the observability middleware (added last = outermost).
@@ -102,6 +98,8 @@ def create_app(
             batcher=app.state.batcher,
             route=route,
         )
+    # Inside the metrics middleware (a refused body is counted), in front of everything else.
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(ObservabilityMiddleware, metrics=metrics, log_requests=settings.access_log)
 
     @app.exception_handler(ApiError)
@@ -112,9 +110,10 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        # FastAPI's own handler echoes the input, and a NaN/Infinity input (Python's JSON
-        # parser accepts them) then fails to render: a 500 for bad client input.
-        return JSONResponse({"detail": json_safe(jsonable_encoder(exc.errors()))}, status_code=422)
+        # FastAPI's own handler echoes the whole input: a NaN/Infinity (Python's JSON parser
+        # accepts them) or a lone surrogate then failed to render (a 500 for bad input), and
+        # a 10 MB list was sent back whole.
+        return JSONResponse({"detail": validation_details(exc.errors())}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -124,12 +123,16 @@ def create_app(
         if exc.status_code == 400:
             body = {"detail": [{"loc": ["body"], "msg": str(exc.detail), "type": "body_error"}]}
             return JSONResponse(body, status_code=422)
+        if exc.status_code == 413:  # a chunked body over the limit (`limits.BodyLimit`)
+            content = too_large_body(settings.max_body_bytes)
+            return Response(content, status_code=413, media_type="application/json")
         body = {"detail": [{"loc": [], "msg": str(exc.detail), "type": "http_error"}]}
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(GraphUnavailable)
     async def graph_down(request: Request, exc: GraphUnavailable) -> JSONResponse:
-        return await api_error(request, graph_unavailable(str(exc)))
+        refused = isinstance(exc, GraphWriteRefused)
+        return await api_error(request, graph_unavailable(str(exc), refused=refused))
 
     @app.exception_handler(Exception)
     async def server_bug(request: Request, exc: Exception) -> JSONResponse:

@@ -7,6 +7,7 @@ with them, 0.9 ms without.
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from typing import Annotated
 
@@ -57,6 +58,29 @@ async def require_api_key(
             "unauthorized",
             headers={"WWW-Authenticate": "APIKey"},
         )
+
+
+async def require_admin(request: Request) -> None:
+    """Admin endpoints: with an API key configured, the key (checked by `require_api_key`)
+    is enough; without one they answer only clients on the loopback interface — an open
+    default must not let anyone who reaches the port load runs."""
+    runtime: Runtime = request.app.state.runtime
+    if runtime.settings.api_key is not None:
+        return
+    if not _loopback(request.client.host if request.client else None):
+        raise ApiError(
+            403,
+            [(["client"], "admin endpoints answer loopback clients only unless "
+                          "TAILGRAPH_API_API_KEY is set")],
+            "forbidden",
+        )  # fmt: skip
+
+
+def _loopback(host: str | None) -> bool:
+    try:
+        return host is not None and ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

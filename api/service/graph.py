@@ -6,7 +6,9 @@ recording interactions, adding items) go through `GraphGateway.run`, which opens
 store on first use, drops it on `GraphUnavailable` and reconnects on the next call
 (once immediately, so a server restart between two requests costs no failed request).
 While the graph stays down every call raises `GraphUnavailable`, which the app answers
-with 503; when it comes back the next call succeeds — no restart of the service.
+with 503; when it comes back the next call succeeds — no restart of the service. A server
+that answers but refuses writes (`GraphWriteRefused`: full disk, out of memory) is not
+reconnected to: a new connection would be refused alike. The app answers 503 as well.
 """
 
 from __future__ import annotations
@@ -14,14 +16,17 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
-from tailgraph.kg.errors import GraphUnavailable
+from tailgraph.kg.cypher_files import repeat_section
+from tailgraph.kg.errors import CypherError, GraphUnavailable, GraphWriteRefused
 from tailgraph.kg.settings import GraphSettings
 from tailgraph.kg.store import GraphStore, open_store
 
 log = logging.getLogger("tailgraph.api.graph")
+
+T = TypeVar("T")
 
 
 class GraphGateway:
@@ -57,10 +62,32 @@ class GraphGateway:
         self, name: str, params: Mapping[str, Any] | None = None, **identifiers: str
     ) -> list[dict[str, Any]]:
         """`GraphStore.run_named`, reconnecting once if the connection broke."""
+        return self._attempt(name, lambda store: store.run_named(name, params, **identifiers))
+
+    def run_repeated(
+        self, name: str, params: Mapping[str, Any], groups: Sequence[Mapping[str, str]]
+    ) -> list[dict[str, Any]]:
+        """A named statement with its `// repeat` section written once per group of
+        identifiers (`kg.cypher_files.repeat_section`): one statement, one transaction."""
+
+        def call(store: GraphStore) -> list[dict[str, Any]]:
+            try:
+                return store.run(repeat_section(store.statement(name), groups), params)
+            except CypherError as exc:
+                raise CypherError(name, str(exc)) from exc
+
+        return self._attempt(name, call)
+
+    def _attempt(self, name: str, call: Callable[[GraphStore], T]) -> T:
         for attempt in range(2):
             store = self._connect()
             try:
-                return store.run_named(name, params, **identifiers)
+                return call(store)
+            except GraphWriteRefused as exc:
+                log.warning(
+                    "graph refuses writes", extra={"fields": {"statement": name, "error": str(exc)}}
+                )
+                raise
             except GraphUnavailable as exc:
                 self._discard(store)
                 log.warning(

@@ -3,19 +3,26 @@
 Reads take `runtime.state` once per request (a dependency) and use that object to the
 end, so a reload never changes the run under a request's feet. Writes (a recorded
 interaction, an added item) are serialised by one lock and always land on the
-*current* state; each is also appended to a bounded live log. A reload builds the new
-state completely outside that lock — requests keep being served from the old one — then,
-under the lock, replays the live log onto the new state (what a freshly trained run does
-not know yet) and swaps the reference.
+*current* state; each is also appended, numbered, to a bounded live log. A reload builds
+the new state completely outside that lock — requests and writes keep going against the
+old one — and replays the live log onto it (what a freshly trained run does not know yet)
+outside the lock too, in rounds: each round replays what was recorded during the one
+before. Only the last few events and the swap of the reference happen under the lock, so
+no write waits longer than that (replaying 1,085 interactions and 493 items under the
+lock used to hold writes for 20–44 s).
 """
 
 from __future__ import annotations
 
+import bisect
+import contextlib
 import gc
+import itertools
 import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,6 +53,13 @@ class ReloadReport:
     replayed_interactions: int
     replayed_items: int
     skipped: int
+    locked_seconds: float  # the final replay + swap under the write lock: what writes waited
+
+
+# Replay rounds outside the write lock before the last one under it; rounds stop early once
+# what is left is this small (a handful of writes replay in well under a millisecond).
+CATCH_UP_ROUNDS = 5
+LAST_ROUND = 32
 
 
 def freeze_heap() -> None:
@@ -78,7 +92,11 @@ class Runtime:
         self._state: ServingState | None = None
         self._write_lock = threading.Lock()
         self._reload_lock = threading.Lock()
-        self._events: deque[InteractionEvent | NewItem] = deque(maxlen=settings.max_live_events)
+        # (number, event): numbers grow by one per write, so a reload can ask what came since.
+        self._events: deque[tuple[int, InteractionEvent | NewItem]] = deque(
+            maxlen=settings.max_live_events
+        )
+        self._recorded = 0
 
     # ---- state ------------------------------------------------------------------------------
     @property
@@ -111,28 +129,67 @@ class Runtime:
             self.encoders.load(state.text_model)
         return state
 
-    def reload(self, run_dir: Path | None) -> ReloadReport:
+    def runs_dir(self) -> Path:
+        """The folder reloads may load from: `runs_dir`, default the served run's parent."""
+        return Path(self.settings.runs_dir or Path(self.settings.run_dir).parent).resolve()
+
+    def _reload_target(self, run_dir: str | Path | None) -> Path:
+        """The run directory a reload asked for, which must lie inside the runs folder
+        (symlinks resolved): an admin endpoint must not open whatever path a client names."""
+        if run_dir is None:
+            return self.state.run_dir
+        runs = self.runs_dir()
+        try:
+            target = (runs / run_dir).resolve()  # an absolute run_dir replaces `runs`
+        except (OSError, ValueError, RuntimeError) as exc:  # too long, NUL, symlink loop
+            raise RunLoadError(f"cannot resolve run_dir: {exc}") from exc
+        if target == runs or not target.is_relative_to(runs):
+            raise RunLoadError(
+                "expected a run directory inside the runs folder (TAILGRAPH_API_RUNS_DIR), "
+                "by name or by path; found a path outside it"
+            )
+        return target
+
+    def reload(self, run_dir: str | Path | None) -> ReloadReport:
         if not self._reload_lock.acquire(blocking=False):
             raise conflict(["run_dir"], "a reload is already running; try again when it ends")
         started = time.perf_counter()
         try:
-            target = Path(run_dir) if run_dir is not None else self.state.run_dir
             try:
-                new = self._build(target)
+                new = self._build(self._reload_target(run_dir))
             except RunLoadError as exc:
                 self.metrics.reloads.labels("refused").inc()
                 raise invalid([(["body", "run_dir"], str(exc))]) from exc
+            # Catch up outside the lock: writes go on against the old state meanwhile, and
+            # each round replays what they recorded during the previous one.
+            counts = [0, 0, 0]
+            done = 0
+            for _ in range(CATCH_UP_ROUNDS):
+                pending = self._events_since(done)
+                if len(pending) <= LAST_ROUND:
+                    break
+                counts = [a + b for a, b in zip(counts, self._replay(new, pending), strict=True)]
+                done = pending[-1][0]
             with self._write_lock:
-                replayed, items, skipped = self._replay(new)
+                locked = time.perf_counter()
+                last = self._replay(new, self._events_after(done))
                 self._state = new
-            # The old state is unreferenced (or held by requests still running on it):
-            # let one full collection see the heap, then freeze the new one.
-            gc.unfreeze()
-            gc.collect()
-            freeze_heap()
+                locked_seconds = time.perf_counter() - locked
+            replayed, items, skipped = (a + b for a, b in zip(counts, last, strict=True))
+            # The old state goes when the last request holding it ends (reference counting:
+            # a loaded state has no reference cycles, measured). A full collection here
+            # would stop every thread for as long as the heap is big (0.57 s on Last.fm);
+            # the young generations are enough before freezing the new state's objects.
+            gc.collect(1)
+            gc.freeze()
             self.metrics.reloads.labels("ok").inc()
             report = ReloadReport(
-                new, round(time.perf_counter() - started, 3), replayed, items, skipped
+                new,
+                round(time.perf_counter() - started, 3),
+                replayed,
+                items,
+                skipped,
+                round(locked_seconds, 6),
             )
             log.info(
                 "run reloaded",
@@ -140,6 +197,7 @@ class Runtime:
                     "fields": {
                         **new.describe(),
                         "seconds": report.seconds,
+                        "locked_seconds": report.locked_seconds,
                         "replayed_interactions": replayed,
                         "replayed_items": items,
                         "skipped": skipped,
@@ -150,10 +208,47 @@ class Runtime:
         finally:
             self._reload_lock.release()
 
-    def _replay(self, state: ServingState) -> tuple[int, int, int]:
-        """Apply the live log to a freshly loaded state: items first, then interactions."""
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """The write lock, for a write; how long it waited goes to the metrics."""
+        asked = time.perf_counter()
+        with self._write_lock:
+            self.metrics.write_lock_wait.observe(time.perf_counter() - asked)
+            yield
+
+    def _events_since(self, number: int) -> list[tuple[int, InteractionEvent | NewItem]]:
+        """Live events numbered after `number`, oldest first, without the write lock.
+
+        `list(deque)` copies in one C call that no other thread interleaves with (the GIL is
+        held throughout; the items are plain tuples), so a concurrent append is either in
+        the copy or not, never half in it.
+        """
+        events = list(self._events)
+        return events[bisect.bisect_right(events, number, key=lambda event: event[0]) :]
+
+    def _events_after(self, number: int) -> list[tuple[int, InteractionEvent | NewItem]]:
+        """Live events numbered after `number`, oldest first, reading only those (the last
+        round, under the write lock). Callers hold the write lock."""
+        newer = self._recorded - number
+        if newer <= 0:
+            return []
+        tail = list(itertools.islice(reversed(self._events), newer))
+        tail.reverse()
+        return tail
+
+    def _record_event(self, event: InteractionEvent | NewItem) -> None:
+        """Append to the live log. Callers hold the write lock."""
+        self._recorded += 1
+        self._events.append((self._recorded, event))
+
+    def _replay(
+        self, state: ServingState, events: list[tuple[int, InteractionEvent | NewItem]]
+    ) -> tuple[int, int, int]:
+        """Apply live events to a freshly loaded state: items first, then interactions
+        (an interaction always comes after the item it names, so within one call is enough).
+        Returns (interactions replayed, items replayed, events skipped)."""
         skipped = 0
-        items = [e for e in self._events if isinstance(e, NewItem)]
+        items = [e for _, e in events if isinstance(e, NewItem)]
         fresh = [item for item in items if item.id not in state.catalogue.index]
         embeddable = []
         links = []
@@ -169,7 +264,7 @@ class Runtime:
             vectors = self.encoders.encode(state.text_model, texts)
             state.add_items(embeddable, state.embed(vectors, links), vectors)
         replayed = 0
-        for event in self._events:
+        for _, event in events:
             if not isinstance(event, InteractionEvent):
                 continue
             user = state.users.index.get(event.user_id)
@@ -218,14 +313,14 @@ class Runtime:
                 ["path", "user_id"],
                 f"user {user_id!r} or item {item_id!r} is in the run but not in the graph",
             )
-        with self._write_lock:
+        with self._writing():
             current = self.state  # a reload may have swapped it while the graph wrote
             user = current.users.index.get(user_id)
             item = current.catalogue.index.get(item_id)
             if user is None or item is None:
                 raise not_found(["body", "item_id"], "the run reloaded without this user/item")
             history = current.record(user, item)
-            self._events.append(InteractionEvent(user_id, item_id))
+            self._record_event(InteractionEvent(user_id, item_id))
         self.metrics.interactions.inc()
         ids = current.catalogue.ids
         return key, ts, [ids[i] for i in history.tolist() if i >= 0]
@@ -253,10 +348,8 @@ class Runtime:
             )
         text = self.encoders.encode(state.text_model, [self._item_text(state, item)])
         z = state.embed(text, [resolved])
-        if self.graph.run("existing_items", {"ids": [item.id]}):
-            raise conflict(["body", "id"], f"item {item.id!r} already exists in the graph")
         self._write_item_to_graph(state, item)
-        with self._write_lock:
+        with self._writing():
             current = self.state
             if current is not state:  # reloaded meanwhile: embed with the model now served
                 resolved, problems = current.resolve_links(item.links)
@@ -267,28 +360,44 @@ class Runtime:
             if item.id in current.catalogue.index:
                 raise conflict(["body", "id"], f"item {item.id!r} already exists")
             current.add_items([item], z, text)
-            self._events.append(item)
+            self._record_event(item)
         self.metrics.items_added.inc()
         return current
 
     def _write_item_to_graph(self, state: ServingState, item: NewItem) -> None:
-        row = {
-            "id": item.id,
-            "title": item.title,
-            "description": item.description,
-            "attrs": dict(item.attributes),
-        }
-        self.graph.run("import_items", {"rows": [row]})
-        groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        """The item node and all its links in one statement, so one transaction: a failure
+        (graph stopped, disk full) writes nothing and the client's retry starts clean.
+
+        An item the graph already holds is a conflict (409) — unless it is this very item
+        (same properties, same links): an earlier attempt whose answer was lost wrote it,
+        and the retry takes it as written rather than refusing it forever.
+        """
+        props: dict[str, Any] = {"id": item.id, "title": item.title, **dict(item.attributes)}
+        if item.description is not None:
+            props["description"] = item.description
+        stored = self.graph.run("item_content", {"id": item.id})
+        if stored:
+            same = stored[0]["props"] == props and {
+                (str(relation), str(target)) for relation, target in stored[0]["links"]
+            } == set(item.links)
+            if not same:
+                raise conflict(["body", "id"], f"item {item.id!r} already exists in the graph")
+            return
+        groups: dict[tuple[str, str], list[str]] = {}
         for relation, target in item.links:
             label = "Entity" if target in state.kg.entity_index else "Item"
-            groups.setdefault((relation, label), []).append(
-                {"head": item.id, "tail": target, "weight": None}
-            )
-        for (relation, label), rows in groups.items():
-            self.graph.run(
-                "import_triples", {"rows": rows}, head="Item", relation=relation, tail=label
-            )
+            groups.setdefault((relation, label), []).append(target)
+        params: dict[str, Any] = {
+            "item": {
+                "id": item.id,
+                "title": item.title,
+                "description": item.description,
+                "attrs": dict(item.attributes),
+            },
+            **{f"links_{k}": targets for k, targets in enumerate(groups.values())},
+        }
+        identifiers = [{"relation": relation, "tail": label} for relation, label in groups]
+        self.graph.run_repeated("add_item", params, identifiers)
 
     # ---- reads that need the graph -------------------------------------------------------------
     def recent_items(self, user_id: str, limit: int) -> list[str]:

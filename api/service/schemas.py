@@ -1,9 +1,18 @@
 """Request and response models: validation and the OpenAPI schema in one place.
 
 Bounds are part of the schema (and so of the docs and of the generated-input tests):
-`k` 1..200, tail boost 0..10, at most 200 session items, 2,000 query characters.
-Floats are finite (`allow_inf_nan=False`): a NaN would otherwise reach the scores
-(and the graph) as a perfectly valid JSON number to Python's parser.
+`k` 1..200, tail boost 0..10, at most 200 session items, 2,000 query characters, 2,000
+characters per attribute or context value. Floats are finite (`allow_inf_nan=False`): a
+NaN would otherwise reach the scores (and the graph) as a perfectly valid JSON number to
+Python's parser.
+
+Every request string is *plain text* (`plain_text`): no NUL character and no unpaired
+surrogate, refused with a 422 naming the field. The graph client sends parameters inside
+the statement text and the server reads it as a C string, so a NUL cut the statement short
+(a 500, or a truncated value stored); a lone surrogate (JSON `"\ud800"`, which Python's
+parser accepts) cannot be encoded as UTF-8 for the graph, the encoder or the answer.
+Refusing them is the choice: storing them "safely" would need an escape every reader of
+the graph must undo, for characters no real text contains.
 """
 
 from __future__ import annotations
@@ -11,23 +20,58 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 K_MAX = 200
 SESSION_MAX = 200
 QUERY_MAX = 2000
 TAIL_BOOST_MAX = 10.0
+SCALAR_TEXT_MAX = 2000
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def plain_text(value: object) -> object:
+    """Refuse text with NUL or an unpaired surrogate (a paired JSON escape such as
+    "\\ud83d\\ude00" is already one real character by now); anything else passes on."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("expected text without NUL characters (\\x00)")
+        if _SURROGATE.search(value):
+            raise ValueError("expected valid Unicode text; found an unpaired surrogate")
+    return value
+
+
+PlainText = BeforeValidator(plain_text)
+
 
 # Ids are whatever the dataset used (numbers, "b00042", "dbpedia:Dance_music"): any
 # printable text without control characters, bounded so a request stays small.
-Id = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")]
+Id = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$"),
+    PlainText,
+]
 # Property names become graph property keys: the identifier rule of kg.cypher_files.
 PropertyKey = Annotated[
-    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    str,
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$"),
+    PlainText,
 ]
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 # Attribute/context values; smart-mode union: JSON true stays a bool, 3 an int, 2.5 a float.
-Scalar = bool | int | FiniteFloat | str
+Scalar = Annotated[
+    bool | int | FiniteFloat | Annotated[str, StringConstraints(max_length=SCALAR_TEXT_MAX)],
+    PlainText,
+]
+EntityType = Annotated[str, StringConstraints(min_length=1, max_length=64), PlainText]
 Popularity = Literal["head", "mid", "tail", "cold"]
 
 RESERVED_PROPERTIES = {
@@ -74,7 +118,7 @@ class RecommendationFilters(BaseModel):
     entity_id: Id | None = Field(
         default=None, description="Only items linked in the KG to this entity (its id)."
     )
-    entity_type: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
+    entity_type: EntityType | None = Field(
         default=None, description="Only items linked to an entity of this type (e.g. genre)."
     )
     tail_boost: float = Field(
@@ -103,15 +147,13 @@ class AnonymousRequest(RecommendationFilters):
         max_length=SESSION_MAX,
         description="Items of the current session, most recent first.",
     )
-    query: str | None = Field(
-        default=None,
-        max_length=QUERY_MAX,
-        description="Free text, encoded at request time by the run's text model.",
+    query: Annotated[str, StringConstraints(max_length=QUERY_MAX), PlainText] | None = Field(
+        default=None, description="Free text, encoded at request time by the run's text model."
     )
     attributes: dict[PropertyKey, Scalar] = Field(
         default_factory=dict,
         max_length=32,
-        description="User attributes the model was trained with (see GET /ready).",
+        description="User attributes the model was trained with (see GET /run).",
     )
 
 
@@ -119,7 +161,7 @@ class AnonymousRequest(RecommendationFilters):
 class Link(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    relation: Annotated[str, StringConstraints(min_length=1, max_length=128)] = Field(
+    relation: Annotated[str, StringConstraints(min_length=1, max_length=128), PlainText] = Field(
         description="A forward relation of the run's KG (e.g. HAS_GENRE); the new item is its head."
     )
     target: Id = Field(description="An entity id, or the id of an item the run was trained on.")
@@ -129,8 +171,8 @@ class NewItemRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: Id
-    title: Annotated[str, StringConstraints(min_length=1, max_length=500)]
-    description: str | None = Field(default=None, max_length=10_000)
+    title: Annotated[str, StringConstraints(min_length=1, max_length=500), PlainText]
+    description: Annotated[str, StringConstraints(max_length=10_000), PlainText] | None = None
     attributes: dict[PropertyKey, Scalar] = Field(default_factory=dict, max_length=50)
     links: list[Link] = Field(default_factory=list, max_length=100)
 
@@ -183,7 +225,7 @@ class InteractionRequest(BaseModel):
     )
     weight: FiniteFloat | None = None
     rating: FiniteFloat | None = None
-    kind: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    kind: Annotated[str, StringConstraints(min_length=1, max_length=64), PlainText] | None = None
     context: dict[PropertyKey, Scalar] = Field(
         default_factory=dict, max_length=20, description="Context properties (device, ...)."
     )
@@ -252,27 +294,39 @@ class RunInfo(BaseModel):
     text_model: str | None
 
 
+class ReadyRun(BaseModel):
+    """What an open readiness probe tells about the served run: no paths, no vocabularies."""
+
+    dataset: str | None
+    loaded_at: float
+    items: int
+    users: int
+
+
 class Ready(BaseModel):
     ready: bool
-    run: RunInfo | None
-    graph: Literal["up", "down"]
+    run: ReadyRun | None
+    graph: Literal["up", "down"] = Field(
+        description="down: unreachable, or it cannot write now (full disk, out of memory)."
+    )
     encoder: Literal["loaded", "lazy"]
 
 
 class ReloadRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    run_dir: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=4096,
-        description="Run directory to load; default: reload the one being served.",
+    run_dir: Annotated[str, StringConstraints(min_length=1, max_length=4096), PlainText] | None = (
+        Field(
+            default=None,
+            description="Run directory to load: a folder inside the runs folder "
+            "(TAILGRAPH_API_RUNS_DIR), by name or by path; default: reload the one being served.",
+        )
     )
 
     @field_validator("run_dir")
     @classmethod
     def _printable(cls, value: str | None) -> str | None:
-        if value is not None and (not value.isprintable() or re.search(r"[\x00]", value)):
+        if value is not None and not value.isprintable():
             raise ValueError("expected a printable path")
         return value
 
@@ -283,3 +337,7 @@ class ReloadResult(BaseModel):
     replayed_interactions: int
     replayed_items: int
     skipped: int = Field(description="Live events the new run cannot take (unknown ids).")
+    locked_seconds: float = Field(
+        description="How long writes waited: the last replay round and the swap, under the "
+        "write lock (the build and the earlier rounds run beside the writes)."
+    )

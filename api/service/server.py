@@ -8,6 +8,11 @@ copy of the run and of the live overlays: an interaction recorded on one worker 
 that worker's next answers, and reaches the others at the next reload or training run
 (the graph has it at once). Prometheus values are shared through
 `PROMETHEUS_MULTIPROC_DIR`, set here before the workers start.
+
+SIGHUP reloads: with several workers uvicorn's supervisor replaces them one by one; with
+one, the process reloads the run it serves in place (`Runtime.reload`, in a thread: the
+handler only starts it), keeping its live overlays, and logs the outcome. Python's default
+for SIGHUP is to end the process, which killed a single-worker service without a word.
 """
 
 from __future__ import annotations
@@ -17,13 +22,17 @@ import os
 import signal
 import socket
 import tempfile
+import threading
 import time
 from pathlib import Path
+from types import FrameType
 
 import uvicorn
 from fastapi import FastAPI
 from tailgraph.api.service.app import create_app
+from tailgraph.api.service.errors import ApiError
 from tailgraph.api.service.observability import log_config
+from tailgraph.api.service.runtime import Runtime
 from tailgraph.api.service.settings import ServiceSettings
 from tailgraph.kg.settings import GraphSettings
 from uvicorn.config import STARTUP_FAILURE
@@ -69,7 +78,9 @@ def serve(
         "timeout_graceful_shutdown": 10,
     }
     if settings.workers == 1:
-        uvicorn.run(create_app(settings), **common)  # type: ignore[arg-type]
+        app = create_app(settings)
+        reload_on_sighup(app.state.runtime)
+        uvicorn.run(app, **common)  # type: ignore[arg-type]
         return
     # Workers re-read settings from the environment: pass what the caller overrode.
     os.environ["TAILGRAPH_API_RUN_DIR"] = str(Path(settings.run_dir).resolve())
@@ -91,6 +102,25 @@ def serve(
     # set TCP_NODELAY on accepted connections: Nagle + delayed ACK then held every
     # keep-alive response ~40 ms (measured: 44 ms p50 at concurrency 1 with 2 workers).
     _Supervisor(config, sockets=[_tcp_socket(settings)]).run()
+
+
+def reload_on_sighup(runtime: Runtime) -> None:
+    """Make SIGHUP reload the served run (in a thread), logging what happened."""
+    log = logging.getLogger("tailgraph.api.server")
+
+    def reload() -> None:
+        log.info("SIGHUP received: reloading the run")
+        try:
+            runtime.reload(None)  # logs "run reloaded" with its figures
+        except ApiError as exc:  # not loaded yet, a reload already running, a bad run
+            log.warning("SIGHUP reload refused", extra={"fields": {"reason": str(exc)}})
+        except Exception:
+            log.exception("SIGHUP reload failed; the old run keeps serving")
+
+    def handle(_signum: int, _frame: FrameType | None) -> None:
+        threading.Thread(target=reload, name="sighup-reload", daemon=True).start()
+
+    signal.signal(signal.SIGHUP, handle)
 
 
 class _Supervisor(Multiprocess):

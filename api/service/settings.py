@@ -27,7 +27,17 @@ class ServiceSettings(BaseSettings):
     api_key: SecretStr | None = Field(
         default=None,
         description="When set, every endpoint but /health, /ready and /metrics needs it in "
-        "the X-API-Key header. Off by default.",
+        "the X-API-Key header. Off by default; then /admin/* answers loopback clients only.",
+    )
+    runs_dir: Path | None = Field(
+        default=None,
+        description="The folder POST /admin/reload may load runs from (a name or a path "
+        "inside it); default: the folder that holds run_dir.",
+    )
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=0,
+        description="Largest request body accepted; larger ones get 413 before being read.",
     )
     explain_paths: int = Field(
         default=200, ge=1, description="KG paths fetched per explanation before ranking."

@@ -554,7 +554,10 @@ def load_state(run_dir: Path) -> ServingState:
         "users.parquet",
         "entities.parquet",
     )
-    missing = [name for name in required if not (run_dir / name).is_file()]
+    try:
+        missing = [name for name in required if not (run_dir / name).is_file()]
+    except OSError as exc:  # e.g. a name too long for the file system
+        raise RunLoadError(f"{run_dir}: cannot read ({exc.strerror or exc})") from exc
     if missing:
         raise RunLoadError(f"{run_dir}: not a run directory (missing {', '.join(missing)})")
     try:

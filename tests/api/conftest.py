@@ -116,11 +116,18 @@ ClientFactory = Callable[..., TestClient]
 
 @pytest.fixture
 def make_client(api_encoder: TextEncoder, run_dir: Path) -> Iterator[ClientFactory]:
-    """Build a started TestClient: `make_client(graph, **settings)`; closed after the test."""
+    """Build a started TestClient: `make_client(graph, **settings)`; closed after the test.
+
+    Requests come from `peer` (default a loopback address, as an operator's own tools on the
+    server would: without an API key, /admin answers only loopback clients).
+    """
     opened: list[TestClient] = []
 
     def build(
-        graph: GraphSettings, raise_server_exceptions: bool = True, **overrides: Any
+        graph: GraphSettings,
+        raise_server_exceptions: bool = True,
+        peer: tuple[str, int] = ("127.0.0.1", 50000),
+        **overrides: Any,
     ) -> TestClient:
         settings = ServiceSettings(
             **{"run_dir": run_dir, "graph": graph, "access_log": False, **overrides}
@@ -128,6 +135,7 @@ def make_client(api_encoder: TextEncoder, run_dir: Path) -> Iterator[ClientFacto
         client = TestClient(
             create_app(settings, encoder=api_encoder),
             raise_server_exceptions=raise_server_exceptions,
+            client=peer,
         )
         client.__enter__()
         opened.append(client)

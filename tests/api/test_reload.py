@@ -5,8 +5,10 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import pytest
 import torch
 from fastapi.testclient import TestClient
+from tailgraph.api.service.runtime import LAST_ROUND
 
 from tests.api.conftest import runtime_of
 
@@ -116,3 +118,61 @@ def test_a_second_reload_while_one_runs_is_409(writer: TestClient) -> None:
         lock.release()
     assert response.status_code == 409
     assert writer.post("/admin/reload", json={}).status_code == 200
+
+
+def _seen_in(run_dir: Path, user: str) -> list[str]:
+    from tailgraph.api.service.state import load_state
+
+    other = load_state(run_dir)
+    return [other.catalogue.ids[i] for i in other.seen(other.users.index[user]).tolist()]
+
+
+def test_writes_go_on_while_a_reload_replays_the_live_log(
+    writer: TestClient, second_run_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # More live events than the last round takes, so the reload replays them beside the
+    # writes; the replay is held still until a write has been answered.
+    runtime = runtime_of(writer)
+    state = runtime.state
+    for k in range(LAST_ROUND + 8):
+        user, item = state.users.ids[k % 10], state.catalogue.ids[k]
+        payload = {"item_id": item, "timestamp": 1_000 + k}
+        assert writer.post(f"/users/{user}/interactions", json=payload).status_code == 201
+    replaying, release = threading.Event(), threading.Event()
+    replay = runtime._replay
+
+    def held_replay(new: object, events: list[object]) -> object:
+        if not replaying.is_set():
+            replaying.set()
+            release.wait(20)
+        return replay(new, events)
+
+    monkeypatch.setattr(runtime, "_replay", held_replay)
+    answer: dict[str, object] = {}
+    reload = threading.Thread(
+        target=lambda: answer.update(
+            response=writer.post("/admin/reload", json={"run_dir": str(second_run_dir)})
+        )
+    )
+    reload.start()
+    try:
+        assert replaying.wait(60)
+        # An item neither run has u00005 interacting with, so the new run must replay it.
+        seen = set(state.seen(state.users.index["u00005"]).tolist())
+        seen |= {state.catalogue.index[i] for i in _seen_in(second_run_dir, "u00005")}
+        target = next(i for k, i in enumerate(state.catalogue.ids) if k not in seen)
+        during = writer.post("/users/u00005/interactions", json={"item_id": target})
+        assert during.status_code == 201
+        assert reload.is_alive(), "the write waited for the whole reload"
+    finally:
+        release.set()
+        reload.join(60)
+    response = answer["response"]
+    assert response.status_code == 200, response.text  # type: ignore[attr-defined]
+    body = response.json()  # type: ignore[attr-defined]
+    assert body["replayed_interactions"] >= LAST_ROUND
+    new = runtime.state
+    assert new.run_dir == second_run_dir
+    # The write answered during the reload is in the new state too.
+    history = [new.catalogue.ids[i] for i in new.history(new.users.index["u00005"]) if i >= 0]
+    assert history[0] == target

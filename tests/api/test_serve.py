@@ -185,3 +185,28 @@ def test_sighup_replaces_every_worker_with_a_fresh_load(
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         assert process.wait(timeout=30) in (0, -signal.SIGTERM), log.read_text()
+
+
+@pytest.mark.slow
+def test_sighup_reloads_a_single_worker_in_place(
+    run_dir: Path, api_graph: GraphSettings, tmp_path: Path
+) -> None:
+    # Python's default for SIGHUP ends the process; a single-worker service must reload the
+    # run it serves instead, say so in its log, and keep answering.
+    log = tmp_path / "server.log"
+    process, base = _start(run_dir, api_graph, log, workers=1)
+    try:
+        _wait_ready(process, base, log)
+        os.kill(process.pid, signal.SIGHUP)
+        deadline = time.monotonic() + 120
+        while '"run reloaded"' not in log.read_text():
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        assert "SIGHUP received" in log.read_text()
+        response = httpx.get(f"{base}/users/u00001/recommendations", params={"k": 3}, timeout=10)
+        assert response.status_code == 200 and len(response.json()["items"]) == 3
+        assert process.poll() is None
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        assert process.wait(timeout=30) in (0, -signal.SIGTERM), log.read_text()

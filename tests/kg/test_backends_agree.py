@@ -26,11 +26,13 @@ from tests.neo4j.server import Neo4jServer
 
 pytestmark = pytest.mark.neo4j
 
-WRITES = ("import_", "record_", "schema")
+# Writes are checked on both backends by the tests that use them (add_item: tests/api).
+WRITES = ("import_", "record_", "add_", "schema")
 READS = [n for n in available_statements() if not n.startswith(WRITES)]
 # Statements whose lists are collect()ed without an order the statement promises; the code
-# reading them sorts (encoders.item_text sorts names per relation).
-UNORDERED_LISTS = {"item_texts": "related"}
+# reading them sorts (encoders.item_text sorts names per relation) or compares them as a set
+# (the item-add retry check of item_content).
+UNORDERED_LISTS = {"item_texts": "related", "item_content": "links"}
 
 
 @pytest.fixture
@@ -86,7 +88,7 @@ def _params(store: GraphStore) -> dict[str, Any]:
     history = store.run_named("user_history", {"user_id": user_id, "limit": 50})
     ids = [row["item_id"] for row in history]
     return {
-        "user_id": user_id, "item_id": item_id, "entity_id": entity[0]["id"],
+        "user_id": user_id, "item_id": item_id, "id": item_id, "entity_id": entity[0]["id"],
         "ids": [*ids, entity[0]["id"], user_id], "limit": 1000, "max_interactions": 1000,
         "skip": 0,
     }  # fmt: skip

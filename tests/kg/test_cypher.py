@@ -25,7 +25,8 @@ from tailgraph.kg.store import GraphStore
 # Parameters for the statements that take any; the sample's ids are used where ids are needed.
 PARAMS = {
     "limit": 10, "max_interactions": 1000, "skip": 0,
-    "ids": ["nope"], "rows": [],
+    "ids": ["nope"], "rows": [], "id": "nope", "links_N": ["nope"],
+    "item": {"id": "new", "title": "New", "description": None, "attrs": {}},
 }  # fmt: skip
 ALL_FILES = sorted(p.name for p in CYPHER_DIR.glob("*.cypher"))
 BACKEND_NAMES = ("falkordb", "neo4j")

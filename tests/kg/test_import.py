@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -206,10 +207,10 @@ def test_sigkill_mid_import_then_rerun_gives_exact_counts(
         # Kill once the import is into the interactions (the last, largest phase).
         for path in journal_dir.glob("*.json"):
             try:
-                journal = json.loads(path.read_text())
-            except (json.JSONDecodeError, FileNotFoundError):
+                journal = json.loads(path.read_text())["rows"]
+            except (json.JSONDecodeError, FileNotFoundError, KeyError):
                 continue
-        if journal.get("import_interactions", 0) >= 2:
+        if journal.get("import_interactions", 0) >= 400:
             break
         time.sleep(0.01)
     assert proc.poll() is None, "import finished before it could be killed; raise the row count"
@@ -222,3 +223,88 @@ def test_sigkill_mid_import_then_rerun_gives_exact_counts(
     assert result.returncode == 0, result.stderr
     assert "resumed" in result.stdout
     assert graph_counts(store) == expected
+
+
+class _Crash(Exception):
+    """Stands for a crash right after a batch was written and journalled."""
+
+
+def _crash_after(rows: int) -> Callable[[str, int, int], None]:
+    """A progress hook that raises once `rows` rows have been written (journal included)."""
+    written = 0
+
+    def hook(_phase: str, n: int, _total: int) -> None:
+        nonlocal written
+        written += n
+        if written >= rows:
+            raise _Crash
+
+    return hook
+
+
+@pytest.mark.parametrize(("first", "second"), [(200, 5000), (700, 130), (50, 333)])
+def test_resume_with_another_batch_size_gives_exact_counts(
+    tmp_path: Path, store: GraphStore, graph_settings: GraphSettings, first: int, second: int
+) -> None:
+    # An import interrupted with one --batch-size and resumed with another must end with
+    # every row written: the journal must not count batches of a size the resume lacks.
+    from tailgraph.kg.importer import prepare, write
+    from tailgraph.kg.store import open_store
+
+    src = tmp_path / "sample"
+    write_sample(src, size="small", seed=3)
+    dataset = load_dataset(src)
+    reference = graph_settings.model_copy(update={"graph_name": graph_settings.graph_name + "_r"})
+    with open_store(reference) as ref:
+        expected = import_dataset(dataset, ref, tmp_path / "jr").graph_counts
+        ref.run("MATCH (n) DETACH DELETE n")
+    total = sum(prepare(dataset, store).counts().values())
+    journal = tmp_path / "journal"
+    # Crash points: a third, two thirds, and the batch before the last one.
+    for stop in (total // 3, (2 * total) // 3, total - first):
+        store.run("MATCH (n) DETACH DELETE n")
+        with pytest.raises(_Crash):
+            write(prepare(dataset, store), store, journal, first, _crash_after(stop))
+        assert graph_counts(store) != expected  # the crash left the import unfinished
+        summary = write(prepare(dataset, store), store, journal, second)
+        assert summary.graph_counts == expected, (first, second, stop)
+        assert summary.resumed_rows > 0
+        assert not list(journal.glob("*.json"))  # finished: the journal is gone
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_points_then_resume_with_another_batch_size(
+    tmp_path: Path, cli_env: dict[str, str], store: GraphStore, graph_settings: GraphSettings
+) -> None:
+    # The command line end to end: SIGKILL at a random moment of the writes (after the
+    # first batch is journalled), resume with a different --batch-size, exact counts.
+    import random
+
+    from tailgraph.kg.store import open_store
+
+    src = tmp_path / "sample"
+    write_sample(src, size="small", seed=4)
+    reference = graph_settings.model_copy(update={"graph_name": graph_settings.graph_name + "_r"})
+    with open_store(reference) as ref:
+        expected = import_dataset(load_dataset(src), ref, tmp_path / "jr").graph_counts
+        ref.run("MATCH (n) DETACH DELETE n")
+    draw = random.Random(13)
+    journal_dir = graph_settings.home / "imports"
+    for trial in range(3):
+        store.run("MATCH (n) DETACH DELETE n")
+        first, second = draw.choice([(100, 5000), (150, 40), (60, 900)])
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tailgraph.api.cli", "import", str(src),
+             "--batch-size", str(first)],
+            env={**os.environ, **cli_env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 120
+        while not list(journal_dir.glob("*.json")) and proc.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        time.sleep(draw.uniform(0.0, 0.6))
+        proc.kill()
+        proc.wait()
+        result = tailgraph("import", str(src), "--batch-size", str(second), env=cli_env)
+        assert result.returncode == 0, result.stderr
+        assert graph_counts(store) == expected, (trial, first, second)

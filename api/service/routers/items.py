@@ -117,7 +117,7 @@ async def similar_items(
     "",
     response_model=ItemOut,
     status_code=status.HTTP_201_CREATED,
-    responses=responses(401, 404, 409, 422, 503),
+    responses=responses(401, 404, 409, 413, 422, 503),
     summary="Add an item with text and KG links (recommendable on the next request)",
 )
 def add_item(body: NewItemRequest, runtime: RuntimeDep) -> ItemOut:

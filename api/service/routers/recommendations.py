@@ -17,7 +17,7 @@ router = APIRouter(tags=["recommendations"])
 @router.post(
     "/recommendations",
     response_model=Recommendations,
-    responses=responses(401, 404, 422),
+    responses=responses(401, 404, 413, 422),
     summary="Recommend items for an anonymous visitor",
 )
 def recommend_anonymous(body: AnonymousRequest, runtime: RuntimeDep, state: StateDep) -> Response:

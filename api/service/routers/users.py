@@ -90,7 +90,7 @@ async def recommend_response(
     "/{user_id}/interactions",
     response_model=InteractionRecorded,
     status_code=status.HTTP_201_CREATED,
-    responses=responses(401, 404, 409, 422, 503),
+    responses=responses(401, 404, 409, 413, 422, 503),
     summary="Record an interaction (real-time effect on the next recommendation)",
 )
 def record_interaction(
