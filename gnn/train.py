@@ -104,12 +104,16 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def validation_ndcg(model: Recommender, data: TrainData, part: str = "valid") -> float:
-    """NDCG@20 on a validation part ("valid", "cold_valid", "hybrid_valid")."""
+def validation_ndcg(model: Recommender, data: TrainData, part: str | None = None) -> float:
+    """NDCG@20 on a validation part ("valid", "cold_valid", "hybrid_valid"); without one,
+    the sum over the model's `validation_parts` (what early stopping and `tune` select on)."""
     model.eval()
     model.refresh()
-    metrics = evaluate(model.score, data, part, with_buckets=False, ks=(20,))
-    return float(metrics["overall"].get("ndcg@20", float("nan")))  # type: ignore[attr-defined]
+    total = 0.0
+    for name in (part,) if part is not None else model.validation_parts:
+        metrics = evaluate(model.score, data, name, with_buckets=False, ks=(20,))
+        total += float(metrics["overall"].get("ndcg@20", float("nan")))  # type: ignore[attr-defined]
+    return total
 
 
 def has_validation(data: TrainData) -> bool:
