@@ -193,6 +193,9 @@ def fit(
     sampler = NegativeSampler(data, torch.nonzero(data.warm_mask).flatten(), generator)
     num_negatives = getattr(model, "num_negatives", 1)
     shared = getattr(model, "shared_negatives", False)
+    # A model whose validation curve dips before it rises (XSimGCL's contrastive phase) may
+    # ask not to be stopped earlier; max epochs and patience stay the common budget.
+    min_epochs = max(config.min_epochs, getattr(model, "min_epochs", 0))
     train_user, train_item = data.train_user.cpu(), data.train_item.cpu()
     n = len(train_user)
     # Without a validation set (a serving run on every interaction) every epoch of the
@@ -231,7 +234,7 @@ def fit(
             best_state = copy.deepcopy(model.state_dict())
         else:
             progress.stale += 1
-        stop = validated and progress.stale >= config.patience and epoch >= config.min_epochs
+        stop = validated and progress.stale >= config.patience and epoch >= min_epochs
         progress.finished = stop  # early stopping; a larger epoch budget may continue
         if checkpoint is not None:
             save(checkpoint, key, progress, model, best_state, optimizer, generator)

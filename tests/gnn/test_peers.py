@@ -13,6 +13,7 @@ from tailgraph.gnn.data import TrainData
 from tailgraph.gnn.harness import HarnessConfig, run_comparison
 from tailgraph.gnn.models.aldi import ALDI
 from tailgraph.gnn.models.base import Recommender
+from tailgraph.gnn.models.bpr_mf import BPRMF
 from tailgraph.gnn.models.dropoutnet import DropoutNet
 from tailgraph.gnn.models.ease import EASE, LAMBDAS
 from tailgraph.gnn.models.lightgcn import LightGCN
@@ -269,3 +270,13 @@ def test_the_harness_trains_and_evaluates_every_peer(
         assert "recall@20" in models[name]["cold"]
     assert models["ease"]["tuned"]["lambda"] in LAMBDAS
     assert models["aldi"]["tuned"]["setting"] in range(4)
+
+
+def test_a_model_can_ask_not_to_be_stopped_before_its_min_epochs(tiny_data: TrainData) -> None:
+    class SlowStarter(BPRMF):
+        min_epochs = 6
+
+    # lr 0: validation never improves after epoch 1, so patience 1 stops at epoch 2.
+    config = TrainConfig(epochs=8, min_epochs=1, patience=1, lr=0.0, progress=False)
+    assert fit(BPRMF(tiny_data), tiny_data, config).epochs_run == 2
+    assert fit(SlowStarter(tiny_data), tiny_data, config).epochs_run == 6
