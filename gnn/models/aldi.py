@@ -27,8 +27,8 @@ the student less.
 Serving rule (official `get_user_rating`): items with training interactions are scored
 by the teacher, s^T(u, i); items without (every cold item) by the student, s^S(u, i) —
 from the item's text alone, its teacher row never read. Selection (early stopping and
-`tune`) is on pseudo-cold validation NDCG@20 (`cold_start.PseudoColdValidation`; the
-official code early-stops on cold validation NDCG@20). `GRID` holds loss weights (α, β, γ).
+`tune`) is on cold validation NDCG@20 (`cold_start.cold_validation_ndcg`, as the official
+code early-stops). `GRID` holds loss weights (α, β, γ).
 Defaults are the official ones (α 0.9, β 0.05, γ 0.1, reg 10⁻⁴, 200 hidden units).
 """
 
@@ -42,7 +42,7 @@ import torch
 from tailgraph.gnn.data import TrainData
 from tailgraph.gnn.models.base import Recommender
 from tailgraph.gnn.models.cold_start import (
-    PseudoColdValidation,
+    cold_validation_ndcg,
     reset_tower,
     teacher_embeddings,
     tower,
@@ -101,8 +101,7 @@ class ALDI(Recommender):
         self.register_buffer(
             "weight", popularity_weights(data, self.config.weight_cap), persistent=False
         )
-        self.has_cf = data.item_count > 0
-        self.validation = PseudoColdValidation(data, train.seed if train else 0)
+        self.register_buffer("has_cf", data.item_count > 0, persistent=False)
         self.build()
         self._cache: tuple[torch.Tensor, torch.Tensor] | None = None
 
@@ -125,8 +124,6 @@ class ALDI(Recommender):
     # ---- training ----------------------------------------------------------------------------
     def loss(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
         cfg, neg = self.config, neg[:, 0]
-        keep = self.validation.keep(pos) & self.validation.keep(neg)
-        users, pos, neg = users[keep], pos[keep], neg[keep]
         t_u, t_i, t_j = self.teacher_users[users], self.teacher_items[pos], self.teacher_items[neg]
         g = self.item_tower(self.content[torch.cat([pos, neg])])  # one BN batch, as official
         g_i, g_j = g[: len(pos)], g[len(pos) :]
@@ -177,13 +174,13 @@ class ALDI(Recommender):
         scores[:, warm] = self.teacher_users[users] @ self.teacher_items[warm].T
         return scores
 
-    def own_validation(self) -> float:
-        return self.validation.ndcg(self.student_score)
+    def own_validation(self) -> float | None:
+        return cold_validation_ndcg(self.score, self.data)
 
     def configure(self, setting: Setting) -> None:
         self.config = replace(self.config, **setting)  # type: ignore[arg-type]
         self.build()
 
     def tune(self, validate: Callable[[], float]) -> dict[str, float]:  # type: ignore[override]
-        """The best of `GRID` on `validate()` (pseudo-cold validation NDCG@20)."""
+        """The best of `GRID` on `validate()` (cold validation NDCG@20)."""
         return tune_by_retraining(self, GRID, self.configure, self.train_config, validate)

@@ -22,8 +22,8 @@ has δ_i = 0: it is scored from its content alone, and its teacher row is never 
 user is cold here, so only item preferences are dropped (the official code drops users'
 too, for cold users).
 
-Selection: validation (early stopping and `tune`) is warm validation NDCG@20 + pseudo-cold
-validation NDCG@20 (`cold_start.PseudoColdValidation`: the official code selects on the
+Selection: validation (early stopping and `tune`) is warm validation NDCG@20 + cold
+validation NDCG@20 (`cold_start.cold_validation_ndcg`; the official code selects on the
 sum of warm and cold recall). `GRID` (dropout rate, tower width) is tuned by retraining.
 """
 
@@ -36,7 +36,7 @@ import torch
 from tailgraph.gnn.evaluate import evaluate
 from tailgraph.gnn.models.base import Recommender
 from tailgraph.gnn.models.cold_start import (
-    PseudoColdValidation,
+    cold_validation_ndcg,
     reset_tower,
     teacher_embeddings,
     tower,
@@ -83,15 +83,15 @@ class DropoutNet(Recommender):
         self.num_negatives = cfg.num_negatives
         self.train_config = train
         users, items = teacher_embeddings(teacher)
-        self.has_cf = data.item_count > 0
+        has_cf = data.item_count > 0
         u_mean, u_std = standardised(users, torch.arange(data.num_users, device=users.device))
-        v_mean, v_std = standardised(items, torch.nonzero(self.has_cf).flatten())
+        v_mean, v_std = standardised(items, torch.nonzero(has_cf).flatten())
         # Buffers: they move with the model and stay out of its state (they are not learned).
         self.register_buffer("teacher_users", users, persistent=False)
         self.register_buffer("teacher_items", items, persistent=False)
         self.register_buffer("content", data.item_text.clone(), persistent=False)
         self.register_buffer("stats", torch.stack([u_mean, u_std, v_mean, v_std]), persistent=False)
-        self.validation = PseudoColdValidation(data, train.seed if train else 0)
+        self.register_buffer("has_cf", has_cf, persistent=False)
         self.build()
         self._cache: tuple[torch.Tensor, torch.Tensor] | None = None
 
@@ -128,10 +128,8 @@ class DropoutNet(Recommender):
 
     # ---- training ----------------------------------------------------------------------------
     def loss(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
-        items = torch.cat([pos.unsqueeze(1), neg], dim=1)  # [B, 1 + N]
-        pair_users = users.unsqueeze(1).expand_as(items)
-        keep = self.validation.keep(items)
-        pair_users, items = pair_users[keep], items[keep]
+        items = torch.cat([pos.unsqueeze(1), neg], dim=1).reshape(-1)  # [B · (1 + N)]
+        pair_users = users.unsqueeze(1).expand(-1, neg.shape[1] + 1).reshape(-1)
         # Dropout per pair, drawn on the CPU: the same draws on every device.
         dropped = (torch.rand(len(items)) < self.config.dropout).to(items.device)
         # Each tower runs once per distinct input: unique users, unique (item, dropped).
@@ -144,16 +142,14 @@ class DropoutNet(Recommender):
         return ((u * v).sum(1) - target).pow(2).mean()
 
     # ---- serving -----------------------------------------------------------------------------
-    def towers(self, keep_cf: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    def refresh(self) -> None:
+        """f_U for every user and f_V for every item (items without CF from content alone)."""
         users = torch.arange(self.data.num_users, device=self.teacher_users.device)
         items = torch.arange(self.data.num_items, device=self.teacher_users.device)
-        keep = torch.full_like(items, keep_cf, dtype=torch.bool)
-        user_vectors = self.user_tower(self.user_input(users))
-        return user_vectors, self.item_tower(self.item_input(items, keep))
-
-    def refresh(self) -> None:
+        keep = torch.ones_like(items, dtype=torch.bool)
         with torch.no_grad():
-            self._cache = self.towers(keep_cf=True)
+            user_vectors = self.user_tower(self.user_input(users))
+            self._cache = user_vectors, self.item_tower(self.item_input(items, keep))
 
     def score(self, users: torch.Tensor) -> torch.Tensor:
         if self._cache is None:
@@ -162,11 +158,11 @@ class DropoutNet(Recommender):
         user_vectors, item_vectors = self._cache
         return user_vectors[users] @ item_vectors.T
 
-    def own_validation(self) -> float:
+    def own_validation(self) -> float | None:
+        cold = cold_validation_ndcg(self.score, self.data)
+        if cold is None:
+            return None  # no cold validation items: the harness's warm validation alone
         warm = evaluate(self.score, self.data, "valid", with_buckets=False, ks=(20,))
-        with torch.no_grad():  # every item from content alone (preference input dropped)
-            user_vectors, item_vectors = self.towers(keep_cf=False)
-        cold = self.validation.ndcg(lambda users: user_vectors[users] @ item_vectors.T)
         return float(warm["overall"]["ndcg@20"]) + cold  # type: ignore[index]
 
     def configure(self, setting: Setting) -> None:
@@ -174,5 +170,5 @@ class DropoutNet(Recommender):
         self.build()
 
     def tune(self, validate: Callable[[], float]) -> dict[str, float]:  # type: ignore[override]
-        """The best of `GRID` on `validate()` (warm + pseudo-cold validation NDCG@20)."""
+        """The best of `GRID` on `validate()` (warm + cold validation NDCG@20)."""
         return tune_by_retraining(self, GRID, self.configure, self.train_config, validate)

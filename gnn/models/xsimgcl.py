@@ -99,7 +99,9 @@ class XSimGCL(Recommender):
         self.grid = GRID if self.config.cross_layer else SIMGCL_GRID
         self.train_config = train
         num_nodes = data.num_users + data.num_items
-        self.adjacency = normalized_adjacency(data.train_edge_index(), num_nodes)
+        self.register_buffer(
+            "adjacency", normalized_adjacency(data.train_edge_index(), num_nodes), persistent=False
+        )
         self.model = fixed_graph_lightgcn(num_nodes, self.config.dim, self.config.layers)
         self._cache: torch.Tensor | None = None
         self.reset_parameters()
