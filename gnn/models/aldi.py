@@ -68,7 +68,6 @@ class ALDIConfig:
 GRID: tuple[Setting, ...] = (
     {"alpha": 0.9, "beta": 0.05, "gamma": 0.1},
     {"alpha": 0.5, "beta": 0.05, "gamma": 0.1},
-    {"alpha": 0.9, "beta": 0.2, "gamma": 0.1},
     {"alpha": 0.9, "beta": 0.05, "gamma": 0.5},
 )
 

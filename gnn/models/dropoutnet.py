@@ -24,7 +24,8 @@ too, for cold users).
 
 Selection: validation (early stopping and `tune`) is warm validation NDCG@20 + cold
 validation NDCG@20 (`cold_start.cold_validation_ndcg`; the official code selects on the
-sum of warm and cold recall). `GRID` (dropout rate, tower width) is tuned by retraining.
+sum of warm and cold recall). `GRID` (the dropout rate, the official code's one tuned
+knob) is tuned by retraining.
 """
 
 from __future__ import annotations
@@ -58,7 +59,6 @@ GRID: tuple[Setting, ...] = (
     {"dropout": 0.5, "hidden": 256},
     {"dropout": 0.3, "hidden": 256},
     {"dropout": 0.7, "hidden": 256},
-    {"dropout": 0.5, "hidden": 512},
 )
 
 

@@ -1,7 +1,8 @@
 """Choosing a trainable model's settings on validation from a small fixed grid (issue 11).
 
-Every peer gets a grid of at most four settings of its key knobs (documented beside the
-model, explained in docs/decisions.md). The harness trains the model once with the first
+Every peer gets a grid of three settings of its key knobs — as many as the Tailgraph model's
+tuned value (`tailgraph.COLD_KG_SCALES`) — documented beside the model and explained in
+docs/decisions.md. The harness trains the model once with the first
 setting (`gnn.train.fit`, the common budget); `tune_by_retraining` then re-initialises and
 re-trains it with each other setting under the same budget, scores each with the harness's
 `validate` (validation NDCG@20, or the model's own criterion, see

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
@@ -13,13 +14,14 @@ from tailgraph.gnn.data import TrainData, build_train_data
 from tailgraph.gnn.evaluate import evaluate
 from tailgraph.gnn.features import TextFeatures
 from tailgraph.gnn.harness import HarnessConfig, run_comparison
+from tailgraph.gnn.models import aldi, dropoutnet, xsimgcl
 from tailgraph.gnn.models.aldi import ALDI
 from tailgraph.gnn.models.base import Recommender
 from tailgraph.gnn.models.bpr_mf import BPRMF
 from tailgraph.gnn.models.dropoutnet import DropoutNet
 from tailgraph.gnn.models.ease import EASE, LAMBDAS
 from tailgraph.gnn.models.lightgcn import LightGCN
-from tailgraph.gnn.models.xsimgcl import GRID, SimGCL, XSimGCL
+from tailgraph.gnn.models.xsimgcl import GRID, SimGCL, XSimGCL, XSimGCLConfig, info_nce
 from tailgraph.gnn.split import split_interactions
 from tailgraph.gnn.train import NegativeSampler, TrainConfig, fit, validation_ndcg
 from tailgraph.kg.snapshot import GraphSnapshot
@@ -103,6 +105,89 @@ def test_ease_on_tiny_data_scores_untrained_items_zero_and_tunes_lambda(
     assert chosen["lambda"] == LAMBDAS[2] == model.lam
     fresh = EASE(tiny_data, lam=LAMBDAS[2])
     assert torch.allclose(model.score(torch.arange(5)), fresh.score(torch.arange(5)))
+
+
+# ---- XSimGCL: noise and loss --------------------------------------------------------------------
+
+
+def test_info_nce_on_orthonormal_views_is_the_hand_value() -> None:
+    # Identical orthonormal rows: cos = 1 with itself, 0 with the n − 1 others, so each row's
+    # loss is −log(e^{1/τ} / (e^{1/τ} + n − 1)).
+    n, tau = 4, 0.5
+    view = torch.eye(n) * 3.0  # the scale is normalised away
+    expected = -torch.log(
+        torch.exp(torch.tensor(1 / tau)) / (torch.exp(torch.tensor(1 / tau)) + n - 1)
+    )
+    assert float(info_nce(view, view.clone(), tau)) == pytest.approx(float(expected), rel=1e-6)
+    # A view paired with the wrong rows is penalised more.
+    assert float(info_nce(view, view.roll(1, dims=0), tau)) > float(expected) + 1
+
+
+def test_xsimgcl_noise_keeps_each_sign_and_has_norm_eps(tiny_data: TrainData) -> None:
+    torch.manual_seed(0)
+    model = XSimGCL(tiny_data, XSimGCLConfig(eps=0.3, cl_layer=1))
+    clean_layer1 = model.model.convs[0](model.model.embedding.weight, model.adjacency)
+    clean_final, clean_contrast = model.propagate(perturbed=False)
+    assert torch.allclose(clean_contrast, clean_layer1)
+    torch.manual_seed(5)
+    final, contrast = model.propagate(perturbed=True)
+    noise = (contrast - clean_layer1).detach()  # Δ¹ = ε · sign(E¹) ⊙ normalize(U¹)
+    connected = (clean_layer1 != 0).all(dim=1)  # nodes with training edges
+    assert connected.float().mean() > 0.5
+    assert torch.allclose(noise[connected].norm(dim=1), torch.tensor(0.3), atol=1e-5)
+    # A node without training edges (a cold item) has E¹ = 0, so sign(E¹) = 0: no noise.
+    assert torch.all(noise[~(clean_layer1 != 0).any(dim=1)] == 0)
+    moved = noise.abs() > 1e-7
+    assert moved[connected].float().mean() > 0.9  # U ~ U(0, 1): almost every entry moves
+    assert torch.equal(torch.sign(noise)[moved], torch.sign(clean_layer1)[moved].detach())
+    assert not torch.allclose(final, clean_final)
+    torch.manual_seed(5)
+    assert torch.equal(model.propagate(perturbed=True)[0], final)  # noise from the global RNG
+
+
+def test_xsimgcl_loss_is_bpr_plus_reg_plus_weighted_cross_layer_contrast(
+    tiny_data: TrainData,
+) -> None:
+    torch.manual_seed(0)
+    model = XSimGCL(tiny_data, XSimGCLConfig(cl_weight=0.0))
+    users, pos = tiny_data.train_user[:64], tiny_data.train_item[:64]
+    neg = torch.randint(0, tiny_data.num_items, (64, 1))
+
+    def loss(weight: float) -> float:
+        model.config = XSimGCLConfig(cl_weight=weight)
+        torch.manual_seed(3)  # the same noise draws
+        with torch.no_grad():
+            return float(model.loss(users, pos, neg))
+
+    torch.manual_seed(3)
+    with torch.no_grad():
+        final, contrast = model.propagate(perturbed=True)
+    offset = tiny_data.num_users
+    uu, ii = torch.unique(users), torch.unique(pos) + offset
+    cl = info_nce(final[uu], contrast[uu], 0.2) + info_nce(final[ii], contrast[ii], 0.2)
+    assert loss(0.5) - loss(0.0) == pytest.approx(0.5 * float(cl), rel=1e-4)
+    assert float(cl) > 0
+
+
+# ---- the same grid size for every tuned model -------------------------------------------------
+
+
+def test_every_peer_gets_the_same_number_of_settings() -> None:
+    sizes = {
+        "ease": len(LAMBDAS),
+        "xsimgcl": len(xsimgcl.GRID),
+        "simgcl": len(xsimgcl.SIMGCL_GRID),
+        "dropoutnet": len(dropoutnet.GRID),
+        "aldi": len(aldi.GRID),
+    }
+    assert set(sizes.values()) == {3}, sizes
+    # Each grid starts with the default the model is built with (what `fit` trains first).
+    assert XSimGCLConfig().cl_weight == xsimgcl.GRID[0]["cl_weight"]
+    assert dropoutnet.DropoutNetConfig().dropout == dropoutnet.GRID[0]["dropout"]
+    assert aldi.ALDIConfig().alpha == aldi.GRID[0]["alpha"]
+    assert inspect.signature(EASE).parameters["lam"].default == LAMBDAS[0]
+    for grid in (xsimgcl.GRID, xsimgcl.SIMGCL_GRID, dropoutnet.GRID, aldi.GRID):
+        assert len({tuple(sorted(s.items())) for s in grid}) == len(grid)  # no repeats
 
 
 # ---- trainable peers ------------------------------------------------------------------------
@@ -270,7 +355,7 @@ def test_the_harness_trains_and_evaluates_every_peer(
         assert 0.0 <= models[name]["overall"]["ndcg@20"] <= 1.0
         assert "recall@20" in models[name]["cold"]
     assert models["ease"]["tuned"]["lambda"] in LAMBDAS
-    assert models["aldi"]["tuned"]["setting"] in range(4)
+    assert models["aldi"]["tuned"]["setting"] in range(len(aldi.GRID))
 
 
 def test_a_model_can_ask_not_to_be_stopped_before_its_min_epochs(tiny_data: TrainData) -> None:
