@@ -183,7 +183,7 @@ def train_and_tune(model: Recommender, ctx: RunContext, name: str) -> Fitted:
     )
     result = fit(model, model.data, config.train.model_copy(update={"seed": config.seed}),
                  checkpoint)  # fmt: skip
-    tuned = model.tune(lambda part="valid": validation_ndcg(model, model.data, part))
+    tuned = model.tune(lambda part=None: validation_ndcg(model, model.data, part))
     synchronize(model.data.device)
     outcome = {"best_epoch": result.best_epoch, "epochs_run": result.epochs_run, "tuned": tuned}
     return Fitted(model, outcome, time.perf_counter() - started)

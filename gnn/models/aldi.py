@@ -27,7 +27,7 @@ the student less.
 Serving rule (official `get_user_rating`): items with training interactions are scored
 by the teacher, s^T(u, i); items without (every cold item) by the student, s^S(u, i) —
 from the item's text alone, its teacher row never read. Selection (early stopping and
-`tune`) is on cold validation NDCG@20 (`cold_start.cold_validation_ndcg`, as the official
+`tune`) is on cold validation NDCG@20 (`validation_parts`, as the official
 code early-stops). `GRID` holds loss weights (α, β, γ).
 Defaults are the official ones (α 0.9, β 0.05, γ 0.1, reg 10⁻⁴, 200 hidden units).
 """
@@ -42,7 +42,7 @@ import torch
 from tailgraph.gnn.data import TrainData
 from tailgraph.gnn.models.base import Recommender
 from tailgraph.gnn.models.cold_start import (
-    cold_validation_ndcg,
+    cold_parts,
     reset_tower,
     teacher_embeddings,
     tower,
@@ -173,8 +173,9 @@ class ALDI(Recommender):
         scores[:, warm] = self.teacher_users[users] @ self.teacher_items[warm].T
         return scores
 
-    def own_validation(self) -> float | None:
-        return cold_validation_ndcg(self.score, self.data)
+    @property
+    def validation_parts(self) -> tuple[str, ...]:  # type: ignore[override]
+        return cold_parts(self.data) or ("valid",)
 
     def configure(self, setting: Setting) -> None:
         self.config = replace(self.config, **setting)  # type: ignore[arg-type]

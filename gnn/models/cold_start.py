@@ -4,11 +4,11 @@
   per run), frozen. Its propagated embeddings are copied once into the student's buffers;
   nothing of the student trains them.
 - **Selection on cold validation**: the harness's warm validation cannot select a content
-  student (ALDI's warm scores are its teacher's). `cold_validation_ndcg` is NDCG@20 on the
+  student (ALDI's warm scores are its teacher's). The students select on NDCG@20 on the
   split's cold validation items (`cold_valid`: items held out of training like the cold
   test items, disjoint from them), ranked among themselves — what both official codes
-  select on (ALDI: cold validation NDCG; DropoutNet: warm + cold recall). The students
-  return it from `own_validation`, so early stopping and `tune` read it.
+  select on (ALDI: cold validation NDCG; DropoutNet: warm + cold recall) — through
+  `Recommender.validation_parts`, which early stopping and `tune` read.
 - **Towers**: the official ones — Linear → BatchNorm → tanh blocks, then a linear output,
   truncated-normal(0.01) weights and zero biases.
 """
@@ -19,7 +19,6 @@ import itertools
 
 import torch
 from tailgraph.gnn.data import TrainData
-from tailgraph.gnn.evaluate import Scorer, evaluate
 from tailgraph.gnn.models.lightgcn import LightGCN
 from torch import nn
 
@@ -32,12 +31,9 @@ def teacher_embeddings(teacher: LightGCN) -> tuple[torch.Tensor, torch.Tensor]:
     return users.detach().clone(), items.detach().clone()
 
 
-def cold_validation_ndcg(scorer: Scorer, data: TrainData) -> float | None:
-    """NDCG@20 of `scorer` on the cold validation items; None when the split has none."""
-    if len(data.cold_valid_items) == 0:
-        return None
-    metrics = evaluate(scorer, data, "cold_valid", with_buckets=False, ks=(20,))
-    return float(metrics["overall"]["ndcg@20"])  # type: ignore[index]
+def cold_parts(data: TrainData) -> tuple[str, ...]:
+    """("cold_valid",) when the split holds cold validation items, else ()."""
+    return ("cold_valid",) if len(data.cold_valid_items) > 0 else ()
 
 
 def truncated_normal_(weight: torch.Tensor, std: float) -> None:

@@ -23,7 +23,7 @@ user is cold here, so only item preferences are dropped (the official code drops
 too, for cold users).
 
 Selection: validation (early stopping and `tune`) is warm validation NDCG@20 + cold
-validation NDCG@20 (`cold_start.cold_validation_ndcg`; the official code selects on the
+validation NDCG@20 (`validation_parts`, `cold_start.cold_parts`; the official code selects on the
 sum of warm and cold recall). `GRID` (the dropout rate, the official code's one tuned
 knob) is tuned by retraining.
 """
@@ -34,10 +34,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 
 import torch
-from tailgraph.gnn.evaluate import evaluate
 from tailgraph.gnn.models.base import Recommender
 from tailgraph.gnn.models.cold_start import (
-    cold_validation_ndcg,
+    cold_parts,
     reset_tower,
     teacher_embeddings,
     tower,
@@ -158,12 +157,9 @@ class DropoutNet(Recommender):
         user_vectors, item_vectors = self._cache
         return user_vectors[users] @ item_vectors.T
 
-    def own_validation(self) -> float | None:
-        cold = cold_validation_ndcg(self.score, self.data)
-        if cold is None:
-            return None  # no cold validation items: the harness's warm validation alone
-        warm = evaluate(self.score, self.data, "valid", with_buckets=False, ks=(20,))
-        return float(warm["overall"]["ndcg@20"]) + cold  # type: ignore[index]
+    @property
+    def validation_parts(self) -> tuple[str, ...]:  # type: ignore[override]
+        return ("valid", *cold_parts(self.data))
 
     def configure(self, setting: Setting) -> None:
         self.config = replace(self.config, **setting)  # type: ignore[arg-type]

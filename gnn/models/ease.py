@@ -110,3 +110,7 @@ class EASE(Recommender):
         self.lam, self._weights, self._weights_lam = best[1], best[2], best[1]
         valid = {f"valid_{k}": round(s, 5) for k, s in enumerate(scores)}
         return {"lambda": self.lam, "valid_ndcg@20": best[0], **valid}
+
+    def use_tuned(self, values: dict[str, float]) -> None:
+        if "lambda" in values:
+            self.lam = float(values["lambda"])

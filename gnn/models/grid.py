@@ -5,8 +5,8 @@ tuned value (`tailgraph.COLD_KG_SCALES`) — documented beside the model and exp
 docs/decisions.md. The harness trains the model once with the first
 setting (`gnn.train.fit`, the common budget); `tune_by_retraining` then re-initialises and
 re-trains it with each other setting under the same budget, scores each with the harness's
-`validate` (validation NDCG@20, or the model's own criterion, see
-`Recommender.own_validation`) and keeps the best one's weights.
+`validate()` (the model's validation criterion, `Recommender.validation_parts`) and keeps
+the best one's weights.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from tailgraph.gnn.models.bpr_mf import BPRMF
 from tailgraph.gnn.models.dropoutnet import DropoutNet
 from tailgraph.gnn.models.ease import EASE, LAMBDAS
 from tailgraph.gnn.models.lightgcn import LightGCN
+from tailgraph.gnn.models.tailgraph import COLD_KG_SCALES
 from tailgraph.gnn.models.xsimgcl import GRID, SimGCL, XSimGCL, XSimGCLConfig, info_nce
 from tailgraph.gnn.split import split_interactions
 from tailgraph.gnn.train import NegativeSampler, TrainConfig, fit, validation_ndcg
@@ -103,7 +104,9 @@ def test_ease_on_tiny_data_scores_untrained_items_zero_and_tunes_lambda(
     assert torch.all(scores[:, tiny_data.cold_items] == 0)  # ID-only: nothing for cold items
     chosen = model.tune(lambda: -abs(model.lam - LAMBDAS[2]))  # a validate() peaked at λ₂
     assert chosen["lambda"] == LAMBDAS[2] == model.lam
-    fresh = EASE(tiny_data, lam=LAMBDAS[2])
+    fresh = EASE(tiny_data)
+    fresh.use_tuned(chosen)  # what a refit applies
+    assert fresh.lam == LAMBDAS[2]
     assert torch.allclose(model.score(torch.arange(5)), fresh.score(torch.arange(5)))
 
 
@@ -172,7 +175,7 @@ def test_xsimgcl_loss_is_bpr_plus_reg_plus_weighted_cross_layer_contrast(
 # ---- the same grid size for every tuned model -------------------------------------------------
 
 
-def test_every_peer_gets_the_same_number_of_settings() -> None:
+def test_every_peer_gets_as_many_settings_as_the_tailgraph_model() -> None:
     sizes = {
         "ease": len(LAMBDAS),
         "xsimgcl": len(xsimgcl.GRID),
@@ -180,7 +183,7 @@ def test_every_peer_gets_the_same_number_of_settings() -> None:
         "dropoutnet": len(dropoutnet.GRID),
         "aldi": len(aldi.GRID),
     }
-    assert set(sizes.values()) == {3}, sizes
+    assert set(sizes.values()) == {len(COLD_KG_SCALES)}, sizes
     # Each grid starts with the default the model is built with (what `fit` trains first).
     assert XSimGCLConfig().cl_weight == xsimgcl.GRID[0]["cl_weight"]
     assert dropoutnet.DropoutNetConfig().dropout == dropoutnet.GRID[0]["dropout"]
@@ -321,7 +324,7 @@ def test_cold_start_peers_select_on_the_cold_validation_items(
     expected = ndcg("cold_valid") + (ndcg("valid") if name == "dropoutnet" else 0.0)
     assert validation_ndcg(model, data) == pytest.approx(expected)
     # Without cold validation items the harness's warm validation decides.
-    assert build(name, tiny_data, tiny_teacher).own_validation() is None
+    assert build(name, tiny_data, tiny_teacher).validation_parts == ("valid",)
 
 
 def test_tune_retrains_each_grid_setting_and_keeps_the_best(tiny_data: TrainData) -> None:
