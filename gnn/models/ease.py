@@ -33,7 +33,7 @@ import torch
 from tailgraph.gnn.data import TrainData
 from tailgraph.gnn.models.base import Recommender
 
-LAMBDAS = (100.0, 50.0, 200.0)
+LAMBDAS = (200.0, 100.0, 400.0)
 
 
 def gram(data: TrainData, items: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
