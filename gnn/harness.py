@@ -31,16 +31,20 @@ from tailgraph.gnn.data import TrainData, build_train_data
 from tailgraph.gnn.evaluate import KG_DEGREE_GROUPS, evaluate
 from tailgraph.gnn.features import TextFeatures, text_features
 from tailgraph.gnn.kg_variants import removed_kg, shuffled_kg
+from tailgraph.gnn.models.aldi import ALDI
 from tailgraph.gnn.models.attention_rerank import AttentionRerank
 from tailgraph.gnn.models.attr_cf import AttributeCF
 from tailgraph.gnn.models.base import Recommender
 from tailgraph.gnn.models.blend import TextCFBlend
 from tailgraph.gnn.models.bpr_mf import BPRMF
+from tailgraph.gnn.models.dropoutnet import DropoutNet
+from tailgraph.gnn.models.ease import EASE
 from tailgraph.gnn.models.kg_mlp import KGConcatMLP
 from tailgraph.gnn.models.lightgcn import LightGCN
 from tailgraph.gnn.models.mostpop import MostPop
 from tailgraph.gnn.models.tailgraph import TailgraphConfig, TailgraphModel
 from tailgraph.gnn.models.text_knn import TextKNN
+from tailgraph.gnn.models.xsimgcl import SimGCL, XSimGCL
 from tailgraph.gnn.split import Split, SplitOrder, split_interactions
 from tailgraph.gnn.train import (
     TrainConfig,
@@ -90,6 +94,11 @@ class RunContext:
 
 def _tailgraph(ctx: RunContext, **changes: Any) -> TailgraphModel:
     return TailgraphModel(ctx.data, ctx.config.tailgraph.model_copy(update=changes))
+
+
+def _budget(ctx: RunContext) -> TrainConfig:
+    """The run's training budget, for peers that retrain per grid setting in `tune`."""
+    return ctx.config.train.model_copy(update={"seed": ctx.config.seed})
 
 
 KG_SELECTION_PART = "hybrid_valid"
@@ -143,6 +152,12 @@ FACTORIES: dict[str, Callable[[RunContext], Recommender | Fitted]] = {
     "kg_concat_mlp": lambda ctx: KGConcatMLP(ctx.data),
     "attention_rerank": lambda ctx: AttentionRerank(ctx.lightgcn()),
     "attr_cf": lambda ctx: AttributeCF(ctx.data),
+    # Peers (issue 11).
+    "ease": lambda ctx: EASE(ctx.data),
+    "xsimgcl": lambda ctx: XSimGCL(ctx.data, train=_budget(ctx)),
+    "simgcl": lambda ctx: SimGCL(ctx.data, train=_budget(ctx)),
+    "dropoutnet": lambda ctx: DropoutNet(ctx.lightgcn(), train=_budget(ctx)),
+    "aldi": lambda ctx: ALDI(ctx.lightgcn(), train=_budget(ctx)),
 }
 PRODUCT = ("tailgraph",)
 ABLATIONS = ("tailgraph_kg", "tailgraph_no_kg", "tailgraph_shuffled_kg", "tailgraph_removed_kg",
@@ -203,7 +218,7 @@ def train_and_tune(model: Recommender, ctx: RunContext, name: str) -> Fitted:
     )
     result = fit(model, model.data, config.train.model_copy(update={"seed": config.seed}),
                  checkpoint)  # fmt: skip
-    tuned = model.tune(lambda part="valid": validation_ndcg(model, model.data, part))
+    tuned = model.tune(lambda part=None: validation_ndcg(model, model.data, part))
     synchronize(model.data.device)
     outcome = {"best_epoch": result.best_epoch, "epochs_run": result.epochs_run, "tuned": tuned}
     if model.equals() is not None:

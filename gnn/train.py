@@ -104,12 +104,16 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def validation_ndcg(model: Recommender, data: TrainData, part: str = "valid") -> float:
-    """NDCG@20 on a validation part ("valid", "cold_valid", "hybrid_valid")."""
+def validation_ndcg(model: Recommender, data: TrainData, part: str | None = None) -> float:
+    """NDCG@20 on a validation part ("valid", "cold_valid", "hybrid_valid"); without one,
+    the sum over the model's `validation_parts` (what early stopping and `tune` select on)."""
     model.eval()
     model.refresh()
-    metrics = evaluate(model.score, data, part, with_buckets=False, ks=(20,))
-    return float(metrics["overall"].get("ndcg@20", float("nan")))  # type: ignore[attr-defined]
+    total = 0.0
+    for name in (part,) if part is not None else model.validation_parts:
+        metrics = evaluate(model.score, data, name, with_buckets=False, ks=(20,))
+        total += float(metrics["overall"].get("ndcg@20", float("nan")))  # type: ignore[attr-defined]
+    return total
 
 
 def has_validation(data: TrainData) -> bool:
@@ -189,6 +193,9 @@ def fit(
     sampler = NegativeSampler(data, torch.nonzero(data.warm_mask).flatten(), generator)
     num_negatives = getattr(model, "num_negatives", 1)
     shared = getattr(model, "shared_negatives", False)
+    # A model whose validation curve dips before it rises (XSimGCL's contrastive phase) may
+    # ask not to be stopped earlier; max epochs and patience stay the common budget.
+    min_epochs = max(config.min_epochs, getattr(model, "min_epochs", 0))
     train_user, train_item = data.train_user.cpu(), data.train_item.cpu()
     n = len(train_user)
     # Without a validation set (a serving run on every interaction) every epoch of the
@@ -227,7 +234,7 @@ def fit(
             best_state = copy.deepcopy(model.state_dict())
         else:
             progress.stale += 1
-        stop = validated and progress.stale >= config.patience and epoch >= config.min_epochs
+        stop = validated and progress.stale >= config.patience and epoch >= min_epochs
         progress.finished = stop  # early stopping; a larger epoch budget may continue
         if checkpoint is not None:
             save(checkpoint, key, progress, model, best_state, optimizer, generator)

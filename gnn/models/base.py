@@ -60,11 +60,17 @@ class Recommender(nn.Module):
     def refresh(self) -> None:
         """Recompute cached embeddings (called after training and before scoring)."""
 
+    # The validation parts whose NDCG@20, summed, select this model (early stopping, `tune`
+    # grids): "valid" (warm), "cold_valid", "hybrid_valid" (`gnn.evaluate`). A cold-start
+    # model whose warm scores are its teacher's selects on the cold validation items.
+    validation_parts: tuple[str, ...] = ("valid",)
+
     def tune(self, validate: Callable[..., float]) -> dict[str, float]:
         """Post-training tuning on validation (e.g. a blend weight); returns chosen values.
 
-        `validate(part="valid")` is NDCG@20 on a validation part: "valid" (warm),
-        "cold_valid" or "hybrid_valid" (`gnn.evaluate`), after `refresh()`.
+        `validate(part)` is NDCG@20 on a validation part: "valid" (warm), "cold_valid" or
+        "hybrid_valid" (`gnn.evaluate`), after `refresh()`; `validate()` is the model's own
+        criterion (`validation_parts`).
         """
         return {}
 
