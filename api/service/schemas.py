@@ -109,7 +109,10 @@ class ScoredItem(BaseModel):
 
 
 class RecommendationFilters(BaseModel):
-    """Options shared by the recommendation endpoints (query string or body)."""
+    """Options shared by the recommendation endpoints (query string or body). An unknown
+    option is a 422 naming it: a typo (`exclude_sen=false`) must not be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
 
     k: int = Field(default=20, ge=1, le=K_MAX, description="How many items.")
     exclude_seen: bool = Field(

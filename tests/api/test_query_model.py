@@ -84,6 +84,11 @@ def test_known_cases_agree_and_fail_as_expected() -> None:
     assert status == 422
     assert isinstance(body, dict)
     assert [e["loc"] for e in body["detail"]] == [["query", "k"], ["query", "tail_boost"]]
+    status, body = answer("ours", [("k", "3"), ("exclude_sen", "false")])
+    assert status == 422
+    assert isinstance(body, dict)
+    [error] = body["detail"]
+    assert error["loc"] == ["query", "exclude_sen"] and error["type"] == "extra_forbidden"
 
 
 def test_documented_parameters_equal_fastapis() -> None:

@@ -125,6 +125,9 @@ def test_entity_and_type_filters_keep_only_linked_items(client: TestClient) -> N
         ({"exclude_seen": "maybe"}, ["query", "exclude_seen"]),
         ({"entity_type": "planet"}, ["query", "entity_type"]),
         ({"entity_type": ""}, ["query", "entity_type"]),
+        # A typo is not silently ignored (it used to be a 200 with the option left out).
+        ({"exclude_sen": "false"}, ["query", "exclude_sen"]),
+        ({"k": 5, "tailboost": 1}, ["query", "tailboost"]),
     ],
 )
 def test_bad_query_parameters_are_422_naming_the_field(

@@ -11,6 +11,7 @@ import torch
 from fastapi import Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
+from starlette.datastructures import QueryParams
 from tailgraph.api.service.errors import invalid, not_found
 from tailgraph.api.service.state import Catalogue, ServingState
 
@@ -21,14 +22,23 @@ def parse_query(model: type[M], params: Mapping[str, str]) -> M:
     """Query parameters (Starlette's `QueryParams`) validated by `model`, as FastAPI's
     `Annotated[M, Query()]` would.
 
-    Same rules (the last of repeated keys wins, unknown keys are ignored, pydantic's lax
-    conversions) and the same 422 body (`loc` = ["query", field]). FastAPI's generic
+    Same rules (the last of repeated keys wins, unknown keys are ignored unless the model
+    forbids extra fields, as `RecommendationFilters` does; pydantic's lax conversions) and
+    the same 422 body (`loc` = ["query", field]). FastAPI's generic
     parameter extraction re-inspects every field's annotation per request: for the
     recommend route it cost 0.08 ms of a 0.33 ms in-process request (measured in
     docs/decisions.md) — the largest part after the scoring itself.
     """
+    data = dict(params)
+    extra = data.keys() - model.model_fields.keys()
+    if extra and isinstance(params, QueryParams):
+        # FastAPI passes every value of a repeated unknown key; the error shows them all.
+        for key in extra:
+            values = params.getlist(key)
+            if len(values) > 1:
+                data[key] = values
     try:
-        return model.model_validate(dict(params))
+        return model.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         raise RequestValidationError([{**e, "loc": ("query", *e["loc"])} for e in errors]) from None
