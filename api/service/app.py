@@ -25,6 +25,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from tailgraph.api.service import fast_path
 from tailgraph.api.service.batching import ScoringBatcher
@@ -63,7 +64,9 @@ def create_app(
         yield
         runtime.close()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from the files `fastapi-offline` ships (under /static-offline-docs),
+    # not from a CDN: the docs render on a machine without internet access.
+    app = FastAPIOffline(
         title="Tailgraph",
         version="0.1.0",
         description=DESCRIPTION,

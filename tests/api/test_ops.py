@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 
 import pytest
@@ -152,3 +153,19 @@ def test_a_bad_run_directory_fails_at_start(api_graph: GraphSettings, tmp_path: 
     app = create_app(ServiceSettings(run_dir=tmp_path, graph=api_graph, load_encoder=False))
     with pytest.raises(RunLoadError, match="not a run directory"), TestClient(app):
         pass
+
+
+def test_docs_pages_load_no_asset_from_another_host(client: TestClient) -> None:
+    # Swagger UI and ReDoc come from files the service serves itself: they render offline.
+    for page in ("/docs", "/redoc"):
+        html = client.get(page)
+        assert html.status_code == 200
+        hosts = re.findall(
+            r"(?:src|href|url)\s*[=:(]\s*['\"]?(?:https?:)?//([^/'\"\s)]+)", html.text
+        )
+        assert hosts == [], (page, hosts)
+        assets = re.findall(r"(?:src|href)=\"(/[^\"]+\.(?:js|css|png))\"", html.text)
+        assert assets, page
+        for asset in assets:
+            response = client.get(asset)
+            assert response.status_code == 200 and len(response.content) > 1000, asset
