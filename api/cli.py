@@ -9,6 +9,7 @@ print a traceback.
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import sys
 from collections.abc import Iterator
@@ -35,7 +36,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 db_app = typer.Typer(
-    help="Start, stop and inspect the embedded graph server.", no_args_is_help=True
+    help="Start, stop and inspect the embedded graph server; `db status` also checks Neo4j.",
+    no_args_is_help=True,
 )
 app.add_typer(db_app, name="db")
 
@@ -60,6 +62,10 @@ def main(
         Path | None, typer.Option(help="Embedded server data directory (TAILGRAPH_HOME).")
     ] = None,
 ) -> None:
+    # The Neo4j driver logs a warning for a server it cannot reach ("Unable to retrieve
+    # routing information") as well as raising: the error line below says it once. (A
+    # handler configured on the root logger, as `serve` does, still receives them.)
+    logging.getLogger("neo4j").addHandler(logging.NullHandler())
     overrides: dict[str, Any] = {}
     if graph_uri is not None:
         overrides["graph_uri"] = graph_uri
@@ -152,7 +158,11 @@ def db_stop() -> None:
 
 @db_app.command("status")
 def db_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Is the embedded server running, and what does the graph hold."""
+    """Is the graph server up (the embedded one, or Neo4j at TAILGRAPH_GRAPH_URI), and what
+    does the graph hold."""
+    if state.settings.backend == "neo4j":
+        _neo4j_status(as_json)
+        return
     server = _server()
     status = server.status().as_dict()
     if status["running"]:
@@ -165,6 +175,23 @@ def db_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         return
     console.print(f"running: {status['running']}  pid: {status['pid']}  socket: {status['socket']}")
     for key, value in status.get("counts", {}).items():
+        console.print(f"  {key:<30} {value:>12,}")
+
+
+def _neo4j_status(as_json: bool) -> None:
+    """Neo4j is not ours to start or stop; check that it answers and count the graph."""
+    from tailgraph.kg.importer import graph_counts
+
+    uri, database = state.settings.graph_uri, state.settings.neo4j_database
+    with user_errors(), open_graph(start=False) as store:
+        counts = graph_counts(store)
+    if as_json:
+        status = {"backend": "neo4j", "uri": uri, "database": database, "running": True}
+        console.print_json(json.dumps({**status, "counts": counts}))
+        return
+    where = f"{uri} (database {database})" if database else str(uri)
+    console.print(f"neo4j at {where}: reachable", highlight=False)
+    for key, value in counts.items():
         console.print(f"  {key:<30} {value:>12,}")
 
 
@@ -211,7 +238,8 @@ def import_(
     from tailgraph.kg.adapters import load_dataset
     from tailgraph.kg.importer import prepare, write
 
-    options = {k: _param_value(v) for k, v in _parse_pairs(option or [], "--option").items()}
+    # Strings: the adapter converts each to its declared type (see `adapter_options`).
+    options: dict[str, Any] = _parse_pairs(option or [], "--option")
     with user_errors():
         dataset = load_dataset(source, fmt, **options)
         with open_graph() as store:
@@ -296,11 +324,62 @@ def export_neo4j_admin(
 
 # ---- cypher ----------------------------------------------------------------------------------
 def _param_value(raw: str) -> Any:
-    """`--param k=v`: JSON when it parses (numbers, lists, null), else the string."""
+    """`-o` / `--set k=v`: JSON when it parses (numbers, lists, null), else the string."""
     try:
         return json.loads(raw)
     except json.JSONDecodeError:
         return raw
+
+
+def _typed_value(name: str, kind: str, raw: str) -> Any:
+    """One `-p name[:type]=value`, converted to `kind` (see `kg.cypher_files`)."""
+    if kind == "string":
+        return raw
+    if kind == "json":
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError:
+            _fail(f"--param {name}: expected a JSON value, found {raw!r}")
+    if kind == "bool":
+        lowered = raw.strip().lower()
+        if lowered in ("true", "1", "yes"):
+            return True
+        if lowered in ("false", "0", "no"):
+            return False
+        _fail(f"--param {name}: expected true or false, found {raw!r}")
+    try:
+        return int(raw) if kind == "int" else float(raw)
+    except ValueError:
+        _fail(f"--param {name}: expected {'an int' if kind == 'int' else 'a float'}, found {raw!r}")
+    raise AssertionError(kind)  # pragma: no cover
+
+
+def _statement_params(text: str, pairs: list[str]) -> dict[str, Any]:
+    """`-p` values: strings, unless typed (`limit:int=10`) or declared so by the statement
+    (`$limit: int` in its leading comment); every parameter the statement uses is needed."""
+    from tailgraph.kg.cypher_files import PARAMETER_TYPES, declared_types, statement_parameters
+
+    declared = declared_types(text)
+    kinds = (*PARAMETER_TYPES, "json")
+    params: dict[str, Any] = {}
+    for key, raw in _parse_pairs(pairs, "--param").items():
+        name, colon, kind = key.partition(":")
+        kind = kind if colon else declared.get(name, "string")
+        if kind not in kinds:
+            _fail(f"--param {key}: expected a type in {', '.join(kinds)}, found {kind!r}")
+        params[name] = _typed_value(name, kind, raw)
+    needed = statement_parameters(text)
+    unknown = [name for name in params if name not in needed]
+    if unknown:
+        _fail(
+            f"--param {', '.join(unknown)}: not a parameter of this statement; "
+            f"expected {', '.join(needed) or 'none'}"
+        )
+    missing = [name for name in needed if name not in params]
+    if missing:
+        shown = ", ".join(f"{name} ({declared.get(name, 'string')})" for name in missing)
+        _fail(f"missing parameter(s) {shown}: pass -p NAME=VALUE for each")
+    return params
 
 
 @app.command("cypher")
@@ -309,26 +388,39 @@ def cypher(
         str | None, typer.Argument(help="Statement name in cypher/ or a .cypher file.")
     ] = None,
     param: Annotated[
-        list[str] | None, typer.Option("--param", "-p", help="Parameter key=value (JSON values).")
+        list[str] | None,
+        typer.Option(
+            "--param",
+            "-p",
+            help="Parameter name=value: a string unless the statement declares a type "
+            "(`$limit: int`) or it is typed here: name:int=10 (int, float, bool, string, json).",
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print rows as JSON.")] = False,
     list_: Annotated[bool, typer.Option("--list", help="List the named statements.")] = False,
 ) -> None:
     """Run a Cypher statement with parameters and print a table (or JSON)."""
-    from tailgraph.kg.cypher_files import available_statements, describe
+    from tailgraph.kg.cypher_files import available_statements, describe, load_statement
 
     if list_ or name_or_file is None:
         for name in available_statements():
             console.print(f"[bold]{name}[/]  {describe(name)}", highlight=False)
         return
-    params = {k: _param_value(v) for k, v in _parse_pairs(param or [], "--param").items()}
+    # The statement and its parameters are checked before the graph is opened: a typo
+    # must not start the embedded server.
+    with user_errors():
+        text = load_statement(name_or_file, state.settings.backend)
+    params = _statement_params(text, param or [])
     with user_errors(), open_graph() as store:
         rows = store.run_named(name_or_file, params)
     if as_json:
         sys.stdout.write(json.dumps(rows, default=str, ensure_ascii=False) + "\n")
         return
+    if not rows:
+        console.print(f"{name_or_file}: 0 rows", highlight=False)
+        return
     table = Table(title=f"{name_or_file} ({len(rows)} rows)")
-    columns = list(rows[0]) if rows else []
+    columns = list(rows[0])
     for column in columns:
         table.add_column(column)
     for row in rows:
@@ -409,7 +501,12 @@ def _harness_config(config_file: Path | None, overrides: list[str]) -> Any:
 
     raw: dict[str, Any] = {}
     if config_file is not None:
-        raw = json.loads(config_file.read_text())
+        try:
+            raw = json.loads(config_file.read_text())
+        except json.JSONDecodeError as exc:
+            _fail(f"{config_file}, line {exc.lineno}: expected JSON settings, found {exc.msg}")
+        if not isinstance(raw, dict):
+            _fail(f"{config_file}: expected a JSON object of settings, found {type(raw).__name__}")
     for key, value in _parse_pairs(overrides, "--set").items():
         raw[key] = _param_value(value)
     return harness_config(raw)
@@ -448,7 +545,11 @@ def train(
         update={"train": harness.train.model_copy(update={"checkpoint_dir": str(checkpoints)})}
     )
     console.print(f"checkpoints in {checkpoints} (removed once the run is written)")
-    result = run_comparison(snapshot, harness, dataset_name, cache_dir=_cache_dir())
+    try:
+        result = run_comparison(snapshot, harness, dataset_name, cache_dir=_cache_dir())
+    except KeyboardInterrupt:
+        # Each model's state is saved after every epoch: the same command carries on.
+        _fail(f"interrupted; run the same command again to resume from {checkpoints}", code=130)
     assert result.model is not None
     write_run(out, snapshot, result.model, result.data, result.metrics,
               {"harness": harness.as_dict(), "dataset": dataset_name}, write_report)  # fmt: skip

@@ -9,7 +9,7 @@
 // (forward = pointing from the history side towards the target). Each branch orders its
 // paths by their node ids before its LIMIT, so which paths reach the ranking is the same
 // on every server and every run.
-// $ids: [item id], $item_id, $limit (paths per shape)
+// $ids: [item id], $item_id, $limit: int (paths per shape)
 UNWIND $ids AS sid
 MATCH (s:Item {id: sid})
 MATCH (t:Item {id: $item_id})

@@ -1,5 +1,5 @@
 // Text for the encoder: each item's title, description, attributes and the names of
-// the entities it links to. $skip, $limit
+// the entities it links to. $skip: int, $limit: int
 MATCH (i:Item)
 OPTIONAL MATCH (i)-[r]->(e:Entity)
 WITH i, collect([type(r), coalesce(e.name, '')]) AS related

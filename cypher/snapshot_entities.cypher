@@ -1,4 +1,4 @@
-// Snapshot export, one page of entities. $skip, $limit
+// Snapshot export, one page of entities. $skip: int, $limit: int
 MATCH (e:Entity)
 RETURN e.id AS id, e.name AS name, e.type AS type
 ORDER BY id

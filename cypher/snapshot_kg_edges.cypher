@@ -1,4 +1,4 @@
-// Snapshot export, one page of knowledge-graph relationships (everything but INTERACTED). $skip, $limit
+// Snapshot export, one page of knowledge-graph relationships (everything but INTERACTED). $skip: int, $limit: int
 MATCH (h)-[r]->(t)
 WHERE type(r) <> 'INTERACTED'
 RETURN labels(h)[0] AS head_label, h.id AS head, type(r) AS relation,

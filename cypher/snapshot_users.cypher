@@ -1,4 +1,4 @@
-// Snapshot export, one page of users with all their properties. $skip, $limit
+// Snapshot export, one page of users with all their properties. $skip: int, $limit: int
 MATCH (u:User)
 RETURN u.id AS id, properties(u) AS props
 ORDER BY id

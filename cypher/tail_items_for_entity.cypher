@@ -1,5 +1,5 @@
 // Tail items linked to an entity: at most $max_interactions interactions, fewest first.
-// $entity_id, $max_interactions, $limit
+// $entity_id, $max_interactions: int, $limit: int
 MATCH (e:Entity {id: $entity_id})<-[]-(i:Item)
 OPTIONAL MATCH (i)<-[x:INTERACTED]-(:User)
 WITH i, count(x) AS interactions

@@ -1,5 +1,5 @@
 // The distinct items a user interacted with, most recent first (interactions without a
-// timestamp last), for explanations. $user_id, $limit
+// timestamp last), for explanations. $user_id, $limit: int
 MATCH (u:User {id: $user_id})-[x:INTERACTED]->(i:Item)
 WITH i, max(x.ts) AS ts
 RETURN i.id AS item_id, ts

@@ -14,6 +14,12 @@ A statement that must write a varying number of relationship types at once (one
 transaction) marks a section with `// repeat` and `// end repeat` lines;
 `repeat_section` writes it once per group of identifiers, numbering its `$NAME_N`
 parameters.
+
+Parameters are declared in that block as `$name` or `$name: type`; `int`, `float`,
+`bool` and `string` are the types the command line converts `-p name=value` to
+(`declared_types`). Every `$name` of the statement itself is a parameter it needs
+(`statement_parameters`).
+>>>>>>> 9c75a74 (CLI traps: tailgraph cypher -p values are strings unless typed (name:int=10) or declared by the statement ($limit: int in its header), missing/unknown parameters named, '0 rows' printed, the statement resolved before the graph is opened (a typo starts no server); adapter options checked against the adapter's parameters and converted to their types (-o descripton=x named the option, not load_recbole's TypeError); a RecBole or HetRec folder imported without --format gets a hint; --config JSON errors name the file and line; db status checks a Neo4j URI (it refused one); the Neo4j driver's extra warning line silenced in the CLI; Ctrl-C during train says re-running resumes (test follows); data/ ignored. Tests: tests/kg/test_cypher.py, tests/api/test_cli.py)
 """
 
 from __future__ import annotations
@@ -32,6 +38,11 @@ CYPHER_DIR = Path(
 # `fill_identifiers` swaps in names that passed `SAFE_IDENTIFIER`.
 SAFE_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 PLACEHOLDERS = ("__RELATION__", "__HEAD__", "__TAIL__")
+PARAMETER_TYPES = ("int", "float", "bool", "string")
+_DECLARED = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*):\s*(" + "|".join(PARAMETER_TYPES) + r")\b")
+_PARAMETER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+# String literals may hold a `$` that is no parameter ('costs $5').
+_STRING_LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 
 
 def statement_path(name_or_file: str, backend: str) -> Path:
@@ -69,6 +80,26 @@ def describe(name: str) -> str:
             break
         lines.append(line.removeprefix("//").strip())
     return " ".join(lines)
+
+
+def _leading_comments(text: str) -> str:
+    lines = []
+    for line in text.splitlines():
+        if not line.startswith("//"):
+            break
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def declared_types(text: str) -> dict[str, str]:
+    """`$name: type` declarations of a statement file's leading comment block."""
+    return dict(_DECLARED.findall(_leading_comments(text)))
+
+
+def statement_parameters(text: str) -> list[str]:
+    """The `$name` parameters the statement(s) of a file use, in order of first use."""
+    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("//"))
+    return list(dict.fromkeys(_PARAMETER.findall(_STRING_LITERAL.sub("''", body))))
 
 
 def split_statements(text: str) -> list[str]:

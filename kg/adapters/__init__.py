@@ -9,10 +9,13 @@ main file first), so the importer's errors can point at a file.
 
 from __future__ import annotations
 
+import inspect
+import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
 from tailgraph.kg.adapters._io import safe_relation_name
 from tailgraph.kg.adapters.canonical import read_canonical
 from tailgraph.kg.adapters.lastfm import load_lastfm_hetrec
@@ -34,7 +37,35 @@ def load_dataset(src: Path, fmt: str = "canonical", **options: Any) -> Dataset:
         return read_canonical(Path(src))
     if fmt not in ADAPTERS:
         raise ValueError(f"dataset format: expected one of {', '.join(FORMATS)}; found {fmt!r}")
-    return ADAPTERS[fmt](Path(src), **options)
+    reader = ADAPTERS[fmt]
+    return reader(Path(src), **adapter_options(fmt, reader, options))
+
+
+def adapter_options(
+    fmt: str, reader: Callable[..., Dataset], options: dict[str, Any]
+) -> dict[str, Any]:
+    """`options` checked against the adapter's keyword parameters and converted to their
+    types (`"true"` → True for a bool, a string → a Path): a misspelt or mistyped option is
+    one clear error, not a Python `TypeError` from the call."""
+    hints = typing.get_type_hints(reader)
+    allowed = [
+        name
+        for name, param in inspect.signature(reader).parameters.items()
+        if param.kind is inspect.Parameter.KEYWORD_ONLY
+    ]
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise ValueError(
+            f"{fmt} option {unknown[0]!r}: unknown; expected one of {', '.join(allowed)}"
+        )
+    checked = {}
+    for name, value in options.items():
+        try:
+            checked[name] = TypeAdapter(hints[name]).validate_python(value)
+        except ValidationError as exc:
+            message = exc.errors(include_url=False)[0]["msg"]
+            raise ValueError(f"{fmt} option {name!r}: {message}; found {value!r}") from None
+    return checked
 
 
 __all__ = [

@@ -76,9 +76,24 @@ def read_canonical(src: Path) -> Dataset:
             sources[table], header_rows[table] = str(parquet_path), 0
     if "items" not in frames:
         raise DatasetError(
-            str(src), None, None, "an items table (items.csv or items.parquet)", "neither"
+            str(src),
+            None,
+            None,
+            "an items table (items.csv or items.parquet)",
+            "neither" + other_format_hint(src),
         )
     return Dataset(**frames, sources=sources, header_rows=header_rows)
+
+
+def other_format_hint(src: Path) -> str:
+    """A hint when the directory holds a format an adapter reads (the usual slip: a
+    RecBole or HetRec folder imported without `--format`)."""
+    recbole = sorted(p.name for p in src.iterdir() if p.suffix in (".inter", ".item", ".kg"))
+    if recbole:
+        return f"; it holds RecBole atomic files ({', '.join(recbole)}): use --format recbole"
+    if (src / "user_artists.dat").exists() and (src / "artists.dat").exists():
+        return "; it holds HetRec Last.fm files (artists.dat): use --format lastfm-hetrec"
+    return ""
 
 
 def read_csv_table(path: Path, table: str) -> pd.DataFrame:

@@ -18,6 +18,7 @@ from tailgraph.kg.cypher_files import (
     fill_identifiers,
     statement_path,
 )
+from tailgraph.kg.embedded import EmbeddedServer
 from tailgraph.kg.importer import import_dataset
 from tailgraph.kg.sample import write_sample
 from tailgraph.kg.store import GraphStore
@@ -127,3 +128,63 @@ def test_cli_cypher_prints_table_and_json(
         capture_output=True, text=True, env=env, check=False,
     )  # fmt: skip
     assert missing.returncode != 0 and "Known names" in missing.stderr
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tailgraph.api.cli", *args],
+        capture_output=True, text=True, env={**os.environ, **env}, check=False,
+    )  # fmt: skip
+
+
+def test_cli_cypher_params_are_strings_unless_typed(
+    sample_graph: GraphStore, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    # An id that looks like a number (ML-100K's items are "1".."1682") stays a string.
+    sample_graph.run(
+        "CREATE (:Item {id: '50', title: 'Fifty'})-[:HAS_GENRE]->"
+        "(:Entity {id: 'g_fifty', name: 'Fiftyish', type: 'genre'})"
+    )
+    found = _cli(cli_env, "cypher", "item_neighbourhood", "-p", "item_id=50", "--json")
+    assert found.returncode == 0, found.stderr
+    assert [row["id"] for row in json.loads(found.stdout)] == ["g_fifty"]
+    # Declared by the statement (`$limit: int`): converted.
+    declared = _cli(cli_env, "cypher", "most_popular_items", "-p", "limit=2", "--json")
+    assert declared.returncode == 0, declared.stderr
+    assert len(json.loads(declared.stdout)) == 2
+    # Typed on the command line, for a file that declares nothing.
+    own = tmp_path / "own.cypher"
+    own.write_text("MATCH (i:Item) RETURN i.id AS id ORDER BY id LIMIT $n\n")
+    typed = _cli(cli_env, "cypher", str(own), "-p", "n:int=3", "--json")
+    assert typed.returncode == 0, typed.stderr
+    assert len(json.loads(typed.stdout)) == 3
+    bad = _cli(cli_env, "cypher", str(own), "-p", "n:int=three")
+    assert bad.returncode != 0
+    assert bad.stderr.strip() == "error: --param n: expected an int, found 'three'"
+
+
+def test_cli_cypher_says_0_rows_and_names_missing_parameters(
+    sample_graph: GraphStore, cli_env: dict[str, str]
+) -> None:
+    empty = _cli(cli_env, "cypher", "item_neighbourhood", "-p", "item_id=no-such-item")
+    assert empty.returncode == 0, empty.stderr
+    assert "item_neighbourhood: 0 rows" in empty.stdout
+    missing = _cli(cli_env, "cypher", "reachable_items", "-p", "limit=5")
+    assert missing.returncode != 0
+    assert missing.stderr.strip() == (
+        "error: missing parameter(s) user_id (string): pass -p NAME=VALUE for each"
+    )
+    typo = _cli(cli_env, "cypher", "most_popular_items", "-p", "limt=5")
+    assert typo.returncode != 0
+    assert "limt: not a parameter of this statement; expected limit" in typo.stderr
+
+
+def test_cli_cypher_unknown_statement_starts_no_server(tmp_path: Path) -> None:
+    home = tmp_path / "fresh-home"
+    env = {"TAILGRAPH_HOME": str(home), "TAILGRAPH_GRAPH_URI": "embedded"}
+    try:
+        typo = _cli(env, "cypher", "most_popular_itemz", "-p", "limit=3")
+        assert typo.returncode != 0 and "Known names" in typo.stderr
+        assert not EmbeddedServer(home).status().running
+    finally:
+        EmbeddedServer(home).stop()
