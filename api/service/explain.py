@@ -15,12 +15,17 @@
    where deg is the node's degree in the run's KG: a shared author of five books says
    more than a shared genre of five thousand, and a short path beats a long one. Paths
    through a second history item are skipped (that item's own, shorter path is listed).
-4. Each path becomes a sentence: "You liked X, which shares author Y with Z."
+   Paths that cannot be told without an id (an unnamed entity of no telling type, such
+   as a Satori node, is all they pass through) are skipped.
+4. Each path becomes a sentence, one template per length (`sentence`): "You liked X,
+   which shares author Y with Z."; an entity without a name is "a director", never its
+   id (ML-100K's Freebase entities have none).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
@@ -66,7 +71,7 @@ def parse_rows(rows: list[dict[str, Any]]) -> list[tuple[list[Node], list[Step]]
             Node(
                 str(n.get("id")),
                 str(n.get("label") or ""),
-                str(n.get("name") or n.get("id")),
+                str(n.get("name") or ""),  # "" = unnamed: never shown as its id
                 n.get("type"),
             )
             for n in row["nodes"]
@@ -111,8 +116,8 @@ def rank_paths(
         keys = path[1:]
         hops = len(keys) - 1
         interior_history = any(k[0] == "Item" and k[1] in history for k in keys[1:-1])
-        if 1 <= hops <= max_hops and not interior_history:
-            nodes = [info[k] for k in keys]
+        nodes = [info[k] for k in keys]
+        if 1 <= hops <= max_hops and not interior_history and explainable(nodes):
             steps = []
             for a, b in pairwise(keys):
                 origin, step = graph.edges[a, b]["step"]
@@ -125,36 +130,136 @@ def rank_paths(
 
 
 # ---- sentences ---------------------------------------------------------------------------
-def _kind(node: Node) -> str:
-    return humanize_name(node.type) if node.type else ("item" if node.label == "Item" else "")
+# Entity types that say nothing about the entity (the adapters' neutral types).
+GENERIC_TYPES = frozenset({"", "entity", "freebase", "satori"})
+# Ids that are no names: Freebase MIDs (`m.06nm1`, `g.11b6…`), Satori's `satori:123`.
+_OPAQUE = re.compile(r"^(?:[mg]\.[0-9a-z_]+|satori:\d+)$")
+# Freebase relation names (`film.film.directed_by`, made `FILM_FILM_DIRECTED_BY`) end in the
+# property; its domain and type words go. Types of several words hide where the property
+# starts, so the properties of more than one word in the public datasets are listed, and
+# any other is its last word.
+_FREEBASE_DOMAINS = frozenset(
+    {"film", "music", "people", "award", "location", "tv", "games", "cvg", "event", "type",
+     "business", "fictional", "book", "common"}
+)  # fmt: skip
+_FREEBASE_PROPERTIES = tuple(
+    p.split()
+    for p in (
+        "films in this genre", "place of death", "place of birth", "country of origin",
+        "games published", "tracks produced", "awards won", "award won", "award nominations",
+        "award nomination", "instruments played", "starring roles", "regular cast",
+        "production companies", "production company", "executive producer", "art director",
+        "directed by", "produced by", "written by", "contained by", "time zone",
+        "subject key", "content rating",
+    )
+)  # fmt: skip
+_VERBS = frozenset({"writes", "stars", "features", "contains", "includes", "directs", "plays"})
+_PREPOSITIONS = frozenset(
+    {"by", "to", "of", "in", "with", "from", "on", "at", "for", "as", "about", "into"}
+)
 
 
-def _fact(left: Node, step: Step, right: Node) -> str:
-    head, tail = (left, right) if step.forward else (right, left)
-    return f"{head.name} {humanize_name(step.relation)} {tail.name}"
+def display_name(node: Node) -> str | None:
+    """The node's name, or None where the graph holds only an opaque id."""
+    name = node.name.strip()
+    return None if not name or _OPAQUE.match(name) else name
+
+
+def _kind(node: Node) -> str | None:
+    kind = humanize_name(node.type) if node.type else ""
+    return None if kind in GENERIC_TYPES else kind
+
+
+def _article(noun: str) -> str:
+    return f"an {noun}" if noun[:1] in "aeiou" else f"a {noun}"
+
+
+def _mention(node: Node, with_kind: bool = True) -> str:
+    """How a node on the path is named: "director Jane Doe", "Jane Doe", "a director", or
+    "a related entity" (an unnamed entity of no telling type)."""
+    name, kind = display_name(node), _kind(node)
+    if name is not None:
+        return f"{kind} {name}" if kind and with_kind else name
+    if node.label == "Item":
+        return "another item"
+    return _article(kind) if kind else "a related entity"
+
+
+def relation_words(relation: str) -> list[str]:
+    """`ASSOCIATED_BAND` → [associated, band]; `FILM_FILM_DIRECTED_BY` → [directed, by];
+    `FILM_PRODUCTION_COMPANY_FILMS` → [films]; `dbo:genre` → [genre]."""
+    words = humanize_name(relation).split()
+    if words[:1] == ["dbo"]:
+        words = words[1:]
+    if len(words) >= 2 and words[0] in ("has", "have"):  # HAS_GENRE: the genre
+        words = words[1:]
+    if len(words) >= 3 and words[0] in _FREEBASE_DOMAINS:
+        known = [p for p in _FREEBASE_PROPERTIES if words[-len(p) :] == p and len(p) < len(words)]
+        words = max(known, key=len) if known else words[-1:]
+    return words or ["related"]
+
+
+def _head_noun(words: list[str]) -> str:
+    """The noun a relation phrase is about: `films` in "films in this genre", `awards` in
+    "awards won", `member` in "band member"."""
+    for k, word in enumerate(words):
+        if word in _PREPOSITIONS and k:
+            return words[k - 1]
+    if len(words) >= 2 and (words[-1].endswith("ed") or words[-1] == "won"):
+        return words[-2]
+    return words[-1]
+
+
+def _direct(liked: str, step: Step, target: str) -> str:
+    """One hop between two items, phrased by the kind of relation name: a preposition last
+    (`similar to`, `directed by`) reads "which is similar to"; a verb (`writes`) as one; a
+    plural noun (`films`, `award nominations`) "whose films include"; any other noun
+    (`sequel`, `associated band`) "whose sequel is"."""
+    words = relation_words(step.relation)
+    phrase = " ".join(words)
+    if words[-1] in _PREPOSITIONS:
+        if step.forward:
+            return f"You liked {liked}, which is {phrase} {target}."
+        return f"You liked {liked}; {target} is {phrase} it."
+    if len(words) == 1 and words[0] in _VERBS:
+        if step.forward:
+            return f"You liked {liked}, which {phrase} {target}."
+        return f"You liked {liked}; {target} {phrase} it."
+    head = _head_noun(words)
+    if head.endswith("s") and not head.endswith("ss"):
+        if step.forward:
+            return f"You liked {liked}, whose {phrase} include {target}."
+        return f"You liked {liked}, one of the {phrase} of {target}."
+    if step.forward:  # liked -[rel]-> target: the target is the liked item's <rel>
+        return f"You liked {liked}, whose {phrase} is {target}."
+    return f"You liked {liked}, the {phrase} of {target}."
+
+
+def explainable(nodes: list[Node]) -> bool:
+    """Whether a path can be told without showing an id: its ends are named items and it
+    passes through at least one node that is named or of a telling type."""
+    ends = display_name(nodes[0]) is not None and display_name(nodes[-1]) is not None
+    interior = nodes[1:-1]
+    return ends and (not interior or any(display_name(n) is not None or _kind(n) for n in interior))
 
 
 def sentence(nodes: list[Node], steps: list[Step]) -> str:
-    """A readable sentence for one path from a liked item (first) to the recommended one."""
-    liked, target = nodes[0], nodes[-1]
+    """A sentence for one path from a liked item (first) to the recommended one (last).
+
+    One template per length. Relation names only shape the one-hop sentence (item to item:
+    see `_direct`); longer paths are told by the nodes they pass, named by their entity type
+    ("director", "genre"), which is a noun in every dataset, so every relation type reads
+    grammatically. A node without a name is "a director" (or "a related entity"), never
+    its id.
+    """
+    liked, target = display_name(nodes[0]) or "an item", display_name(nodes[-1]) or "this item"
     if len(nodes) == 2:
-        step = steps[0]
-        relation = humanize_name(step.relation)
-        if step.forward:  # liked -[rel]-> target: the target is the liked item's <rel>
-            return f"You liked {liked.name}, whose {relation} is {target.name}."
-        return f"You liked {liked.name}, the {relation} of {target.name}."
-    if len(nodes) == 3 and nodes[1].label == "Entity":
+        return _direct(liked, steps[0], target)
+    if len(nodes) == 3:
         middle = nodes[1]
-        kind = _kind(middle)
-        shared = f"{kind} {middle.name}" if kind else middle.name
-        return f"You liked {liked.name}, which shares {shared} with {target.name}."
-    if len(nodes) == 4 and nodes[1].label == "Entity" and nodes[2].label == "Entity":
-        first, second = nodes[1], nodes[2]
-        kind_first, kind_second = _kind(first), _kind(second)
-        link = humanize_name(steps[1].relation)
-        verb = link if steps[1].forward else f"is the {link} of"
-        whose = f"whose {kind_first} {first.name}" if kind_first else f"linked to {first.name},"
-        of_target = f"the {kind_second} of {target.name}" if kind_second else target.name
-        return f"You liked {liked.name}, {whose} {verb} {second.name}, {of_target}."
-    facts = "; ".join(_fact(a, s, b) for a, s, b in zip(nodes, steps, nodes[1:], strict=False))
-    return f"You liked {liked.name}: {facts}."
+        if middle.label == "Entity":
+            return f"You liked {liked}, which shares {_mention(middle)} with {target}."
+        return f"You liked {liked}; {target} is connected to it through {_mention(middle)}."
+    through = [_mention(n) for n in nodes[1:-1]]
+    listed = ", ".join(through[:-1]) + f" and {through[-1]}"
+    return f"You liked {liked}; {target} is connected to it through {listed}."

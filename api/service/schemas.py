@@ -251,7 +251,10 @@ class InteractionRecorded(BaseModel):
 class PathNode(BaseModel):
     id: str
     label: str
-    name: str
+    name: str | None = Field(
+        description="The entity's name or the item's title; null where the graph has none "
+        "(an opaque id such as a Freebase MID is never shown as a name)."
+    )
     type: str | None
 
 
@@ -264,7 +267,9 @@ class ExplanationPath(BaseModel):
     sentence: str
     hops: int
     cost: float = Field(
-        description="hops + 0.5·Σ log(1 + degree) of interior nodes; lower = better."
+        description="The path's rank key, lower = better: hops + 0.5·Σ log(1 + KG degree) "
+        "over its interior nodes, so a short path through rare entities (an author of five "
+        "books) beats one through a hub (a genre of thousands)."
     )
     nodes: list[PathNode]
     steps: list[PathStep]

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import math
+import re
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from tailgraph.api.service.explain import Node, Step, rank_paths, sentence
+from tailgraph.api.service.explain import (
+    Node,
+    Step,
+    display_name,
+    explainable,
+    rank_paths,
+    sentence,
+)
 from tailgraph.kg.settings import GraphSettings
 
 from tests.api.conftest import graph_store, import_sample, runtime_of
-from tests.conftest import neo4j_settings
+from tests.conftest import SHARED_DATA, neo4j_settings
 from tests.neo4j.server import Neo4jServer
 
 
@@ -133,13 +142,105 @@ def test_sentences_for_each_path_shape() -> None:
     assert sentence([a, t], [Step("ASSOCIATED_BAND", False)]) == (
         "You liked A, the associated band of T."
     )
+    assert sentence([a, t], [Step("SIMILAR_TO", True)]) == "You liked A, which is similar to T."
+    assert sentence([a, t], [Step("FILM_FILM_SEQUEL", True)]) == "You liked A, whose sequel is T."
+    assert sentence([a, t], [Step("FILM_ACTOR_FILM", False)]) == "You liked A, the film of T."
+    assert sentence([a, t], [Step("FILM_PRODUCTION_COMPANY_FILMS", True)]) == (
+        "You liked A, whose films include T."
+    )
+    assert sentence([a, t], [Step("WRITES", False)]) == "You liked A; T writes it."
+    # Three hops were "whose genre Fantasy is the writes of Clara Tanaka".
     assert sentence(
         [a, author, genre, t],
         [Step("WRITTEN_BY", True), Step("WRITES", True), Step("HAS_GENRE", False)],
-    ) == ("You liked A, whose author Ann writes Noir, the genre of T.")
+    ) == ("You liked A; T is connected to it through author Ann and genre Noir.")
     assert sentence([a, m, t], [Step("SIMILAR_TO", True), Step("SIMILAR_TO", False)]) == (
-        "You liked A: A similar to M; T similar to M."
+        "You liked A; T is connected to it through M."
     )
+
+
+def test_an_opaque_id_is_never_shown_as_a_name() -> None:
+    # ML-100K's Freebase entities have no names ("shares freebase m.06nm1 with Batman").
+    liked, target = _node("Item", "a"), _node("Item", "t")
+    director = Node("m.0d_skg", "Entity", "", "film.director")
+    country = Node("m.09c7w0", "Entity", "", "freebase")
+    mid_as_name = Node("m.06nm1", "Entity", "m.06nm1", "film.actor")
+    back, fwd = Step("FILM_DIRECTOR_FILM", False), Step("FILM_FILM_COUNTRY", True)
+    paths = [([liked, director, target], [Step("FILM_FILM_DIRECTED_BY", True), back]),
+             ([liked, country, target], [fwd, Step("FILM_FILM_COUNTRY", False)]),
+             ([liked, mid_as_name, target], [Step("R", True), Step("R", False)])]  # fmt: skip
+    ranked = rank_paths(paths, {"a"}, "t", {}, limit=5)
+    sentences = sorted(p.sentence for p in ranked)
+    # The untyped entity ("freebase": a country, an award?) says nothing: skipped.
+    assert sentences == [
+        "You liked A, which shares a director with T.",
+        "You liked A, which shares an actor with T.",
+    ]
+    assert display_name(mid_as_name) is None and display_name(director) is None
+    assert all("m." not in s for s in sentences)
+
+
+def _dataset_vocabulary() -> dict[str, tuple[set[str], set[str]]]:
+    """Relation types and entity types of both public datasets (as imported) and the sample."""
+    from tailgraph.kg.adapters import load_dataset
+    from tailgraph.kg.sample import generate_sample
+
+    datasets = {
+        "ml100k": load_dataset(SHARED_DATA / "ml100k_kg", "recbole"),
+        "lastfm": load_dataset(SHARED_DATA / "lastfm_hetrec_kg", "lastfm-hetrec", kg="both"),
+        "sample": generate_sample("small", seed=0),
+    }
+    return {
+        name: (set(d.triples["relation"]), set(d.entities["type"])) for name, d in datasets.items()
+    }
+
+
+# The templates, as patterns: what may stand around the relation phrase.
+_ONE_HOP = [
+    r"You liked A, whose (?P<noun>[a-z ]+) (?:is|include) T\.",
+    r"You liked A, (?:the|one of the) (?P<noun>[a-z ]+) of T\.",
+    r"You liked A, which is (?P<passive>[a-z ]+) T\.",
+    r"You liked A; T is (?P<passive>[a-z ]+) it\.",
+    r"You liked A, which (?P<verb>[a-z]+) T\.",
+    r"You liked A; T (?P<verb>[a-z]+) it\.",
+]
+
+
+@pytest.mark.slow
+def test_sentences_read_well_for_every_relation_and_entity_type_of_the_datasets() -> None:
+    a, t = _node("Item", "a"), _node("Item", "t")
+    prepositions = {"by", "to", "of", "in", "with", "from", "on", "at", "for", "as", "about"}
+    for dataset, (relations, types) in _dataset_vocabulary().items():
+        assert relations and types, dataset
+        for relation in sorted(relations):
+            for forward in (True, False):
+                text = sentence([a, t], [Step(relation, forward)])
+                match = next((m for p in _ONE_HOP if (m := re.fullmatch(p, text))), None)
+                assert match is not None, (dataset, relation, text)
+                words = text.rstrip(".").replace(",", "").replace(";", "").split()
+                assert all(x != y for x, y in pairwise(words)), text
+                noun = match.groupdict().get("noun")
+                if noun:  # a noun phrase: no dangling preposition, no verb in front
+                    assert noun.split()[-1] not in prepositions, (relation, text)
+                    assert noun.split()[0] not in ("has", "have", "is"), (relation, text)
+                passive = match.groupdict().get("passive")
+                if passive:
+                    assert passive.split()[-1] in prepositions, (relation, text)
+        for kind in sorted(types):
+            unnamed, named = Node("x", "Entity", "", kind), Node("y", "Entity", "Jane Doe", kind)
+            two = sentence([a, unnamed, t], [Step("R", True), Step("R", False)])
+            three = sentence([a, named, unnamed, t], [Step("R", True)] * 3)
+            if not explainable([a, unnamed, t]):
+                assert two == "You liked A, which shares a related entity with T."
+                continue
+            noun = re.fullmatch(r"You liked A, which shares (?:a|an) ([a-z ]+) with T\.", two)
+            assert noun is not None, (dataset, kind, two)
+            article = two.split()[5]
+            assert article == ("an" if noun.group(1)[0] in "aeiou" else "a"), two
+            assert three == (
+                f"You liked A; T is connected to it through {noun.group(1)} Jane Doe and "
+                f"{article} {noun.group(1)}."
+            )
 
 
 @pytest.mark.neo4j

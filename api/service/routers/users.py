@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 from tailgraph.api.service.batching import ScoringBatcher
 from tailgraph.api.service.dependencies import RuntimeDep, StateDep
 from tailgraph.api.service.errors import not_found, responses
-from tailgraph.api.service.explain import parse_rows, rank_paths
+from tailgraph.api.service.explain import display_name, parse_rows, rank_paths
 from tailgraph.api.service.routers.common import (
     candidate_mask,
     parse_query,
@@ -145,7 +145,8 @@ def explain(
                 hops=len(path.steps),
                 cost=path.cost,
                 nodes=[
-                    PathNode(id=n.id, label=n.label, name=n.name, type=n.type) for n in path.nodes
+                    PathNode(id=n.id, label=n.label, name=display_name(n), type=n.type)
+                    for n in path.nodes
                 ],
                 steps=[PathStep(relation=s.relation, forward=s.forward) for s in path.steps],
             )
