@@ -252,6 +252,12 @@ def sentence(nodes: list[Node], steps: list[Step]) -> str:
     grammatically. A node without a name is "a director" (or "a related entity"), never
     its id.
     """
+    text = _sentence(nodes, steps)
+    # A name that ends the sentence with its own full stop ("Andrew W.K.") takes no second.
+    return text[:-1] if text.endswith(("..", "!.", "?.")) else text
+
+
+def _sentence(nodes: list[Node], steps: list[Step]) -> str:
     liked, target = display_name(nodes[0]) or "an item", display_name(nodes[-1]) or "this item"
     if len(nodes) == 2:
         return _direct(liked, steps[0], target)

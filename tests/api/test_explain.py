@@ -157,6 +157,10 @@ def test_sentences_for_each_path_shape() -> None:
     assert sentence([a, m, t], [Step("SIMILAR_TO", True), Step("SIMILAR_TO", False)]) == (
         "You liked A; T is connected to it through M."
     )
+    wk = Node("wk", "Item", "Andrew W.K.", None)
+    assert sentence([a, genre, wk], [Step("R", True), Step("R", False)]) == (
+        "You liked A, which shares genre Noir with Andrew W.K."
+    )
 
 
 def test_an_opaque_id_is_never_shown_as_a_name() -> None:
