@@ -45,6 +45,11 @@ KG conversion:
   Entities with no derivable type (e.g. tails of `film.film.country`,
   `film.film.award_won`, which have no mirror in the data) get the neutral type
   `freebase`.
+* Names for explanations: the Freebase files have none. `dbpedia_links` (TSV, `item_id`
+  and `dbpedia_uri`) and `dbpedia_kg` (TSV, `head_uri`, `relation`, `tail_uri`) add a
+  DBpedia KG whose entities are named by their resource (`dbpedia:Zhao_Fei`, "Zhao
+  Fei") and typed by relation (`dbo:starring` → actor); for ML-100K these are
+  `derived/ml-100k_to_ml1m_dbpedia.tsv` and `derived/ml-100k_dbpedia.kg.tsv`.
 """
 
 from __future__ import annotations
@@ -72,13 +77,18 @@ def load_recbole(
     entity_prefix: str = "",
     field_sep: str = "\t",
     seq_sep: str = " ",
+    dbpedia_links: Path | None = None,
+    dbpedia_kg: Path | None = None,
 ) -> Dataset:
-    """Convert the RecBole atomic files in `src_dir` (one file per suffix) to a `Dataset`."""
+    """Convert the RecBole atomic files in `src_dir` (one file per suffix) to a `Dataset`;
+    with `dbpedia_links` and `dbpedia_kg`, add the DBpedia triples (`read_dbpedia_kg`)."""
     src_dir = Path(src_dir)
     if not src_dir.is_dir():
         raise DatasetError(str(src_dir), None, None, "a directory of RecBole atomic files", "none")
     files = {suffix: find_atomic_file(src_dir, suffix) for suffix in ("inter", "item", "user")}
     kg_file, link_file = find_atomic_file(src_dir, "kg"), find_atomic_file(src_dir, "link")
+    if (dbpedia_links is None) != (dbpedia_kg is None):
+        raise ValueError("recbole options dbpedia_links and dbpedia_kg: expected both or neither")
     if files["item"] is None and files["inter"] is None:
         raise DatasetError(
             str(src_dir), None, None, "a RecBole .item or .inter file", "neither (no items)"
@@ -118,6 +128,18 @@ def load_recbole(
         )
         kg_sources = [kg_file] + ([link_file] if link_file else [])
         sources["triples"] = sources["entities"] = joined_sources(kg_sources)
+    if dbpedia_links is not None and dbpedia_kg is not None:
+        more_triples, more_entities = read_dbpedia_kg(
+            Path(dbpedia_links), Path(dbpedia_kg), set(items["item_id"])
+        )
+        triples = more_triples if triples is None else pd.concat([triples, more_triples])
+        entities = more_entities if entities is None else pd.concat([entities, more_entities])
+        triples, entities = triples.reset_index(drop=True), entities.reset_index(drop=True)
+        dbpedia_sources = [Path(dbpedia_kg), Path(dbpedia_links)]
+        earlier = [sources["triples"]] if "triples" in sources else []
+        sources["triples"] = sources["entities"] = "; ".join(
+            [*earlier, joined_sources(dbpedia_sources)]
+        )
 
     return Dataset(
         items=items,
@@ -362,3 +384,73 @@ def freebase_types(
     counts = role.groupby(["entity", "type"]).size().rename("n").reset_index()
     counts = counts.sort_values(["entity", "n", "type"], ascending=[True, False, True])
     return counts.drop_duplicates("entity").set_index("entity")["type"]
+
+
+# DBpedia tail type per relation (local name) of the derived ML-100K KG.
+DBPEDIA_FILM_TYPES: dict[str, str] = {
+    "director": "director",
+    "starring": "actor",
+    "writer": "writer",
+    "producer": "producer",
+    "musicComposer": "composer",
+    "cinematography": "cinematographer",
+    "editing": "editor",
+    "distributor": "distributor",
+}
+UNTYPED_DBPEDIA = "dbpedia"
+
+
+def read_dbpedia_kg(
+    links_path: Path, kg_path: Path, item_ids: set[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """DBpedia triples with readable entity names: `links_path` maps items to DBpedia URIs
+    (TSV with `item_id` and `dbpedia_uri`, empty where an item has none), `kg_path` holds
+    `head_uri`, `relation`, `tail_uri` (relation `dbo:director`, …). A URI linked to an item
+    becomes that item; any other is the entity `dbpedia:<resource>` named by its resource
+    (`dbpedia:Zhao_Fei` → "Zhao Fei"), typed by the relation it is the tail of."""
+    # Imported here: the Last.fm adapter imports this module (`link_end`).
+    from tailgraph.kg.adapters.lastfm import dbpedia_entity, decode_uri, require_columns
+
+    links = read_delimited(links_path, sep="\t")
+    require_columns(links, ("item_id", "dbpedia_uri"), links_path)
+    links = links[(links["dbpedia_uri"] != "") & links["item_id"].isin(item_ids)]
+    links = pd.DataFrame({"entity": links["dbpedia_uri"].map(decode_uri), "item": links["item_id"]})
+    links = links.drop_duplicates()
+    raw = read_delimited(kg_path, sep="\t")
+    require_columns(raw, ("head_uri", "relation", "tail_uri"), kg_path)
+    edges = pd.DataFrame(
+        {
+            "head": raw["head_uri"].map(decode_uri),
+            "local": raw["relation"].str.rpartition(":")[2],
+            "tail": raw["tail_uri"].map(decode_uri),
+        }
+    )
+    # Heads are films; a head no item links to belongs to a film outside this catalogue.
+    edges = edges[edges["head"].isin(links["entity"])]
+    names = relation_names(raw["relation"], str(kg_path))
+    edges["relation"] = raw.loc[edges.index, "relation"].map(names)
+    roles = pd.DataFrame(
+        {
+            "uri": edges["tail"],
+            "type": edges["local"].map(DBPEDIA_FILM_TYPES).fillna(UNTYPED_DBPEDIA),
+        }
+    )
+    triples = edges[["head", "relation", "tail"]]
+    for end in ("head", "tail"):
+        triples = link_end(triples, end, links, "")
+    triples = triples[triples["head"] != triples["tail"]].drop_duplicates(ignore_index=True)
+    tails = triples.loc[~triples["tail"].isin(item_ids), "tail"].drop_duplicates()
+    named = pd.Series([dbpedia_entity(u) for u in tails], index=tails.to_numpy())
+    counts = roles[roles["uri"].isin(tails)].groupby(["uri", "type"]).size().rename("n")
+    counts = counts.reset_index().sort_values(["uri", "n", "type"], ascending=[True, False, True])
+    types = counts.drop_duplicates("uri").set_index("uri")["type"]
+    entities = pd.DataFrame(
+        {
+            "entity_id": named.str[0].to_numpy(),
+            "name": named.str[1].to_numpy(),
+            "type": types.reindex(tails.to_numpy()).fillna(UNTYPED_DBPEDIA).to_numpy(),
+        }
+    ).astype("str")
+    entity_id = pd.Series(entities["entity_id"].to_numpy(), index=tails.to_numpy())
+    triples["tail"] = triples["tail"].map(entity_id).fillna(triples["tail"]).astype("str")
+    return triples, entities.sort_values("entity_id", ignore_index=True)

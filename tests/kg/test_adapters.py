@@ -404,3 +404,27 @@ def test_registry_and_dispatch(tmp_path: Path) -> None:
         load_dataset(tmp_path, "movielens")
     with pytest.raises(TypeError, match="no options"):
         load_dataset(tmp_path, descriptions=True)
+
+
+def test_ml100k_dbpedia_names_for_explanations() -> None:
+    # The Freebase KG has no entity names; the derived DBpedia KG names them.
+    derived = ML100K / "derived"
+    ds = load_dataset(ML100K, "recbole", dbpedia_links=derived / "ml-100k_to_ml1m_dbpedia.tsv",
+                      dbpedia_kg=derived / "ml-100k_dbpedia.kg.tsv")  # fmt: skip
+    dbpedia = ds.entities[ds.entities["entity_id"].str.startswith("dbpedia:")]
+    assert len(dbpedia) > 6000 and (dbpedia["name"] != "").all()
+    assert not dbpedia["name"].str.contains("_").any()
+    assert set(dbpedia["type"]) <= {"actor", "director", "writer", "producer", "composer",
+                                    "cinematographer", "editor", "distributor"}  # fmt: skip
+    raise_the_red_lantern = ds.items.loc[ds.items["title"] == "Raise the Red Lantern", "item_id"]
+    facts = ds.triples[ds.triples["head"].isin(raise_the_red_lantern)]
+    pairs = set(zip(facts["relation"], facts["tail"], strict=True))
+    assert ("DBO_CINEMATOGRAPHY", "dbpedia:Zhao_Fei") in pairs
+    zhao = dbpedia.set_index("entity_id").loc["dbpedia:Zhao_Fei"]
+    assert (zhao["name"], zhao["type"]) == ("Zhao Fei", "cinematographer")
+    assert set(ds.triples["head"]) <= set(ds.items["item_id"]) | set(ds.entities["entity_id"])
+    assert not ds.entities["entity_id"].duplicated().any()
+    from_dbpedia = int(ds.triples["relation"].str.startswith("DBO_").sum())
+    assert validate(ds, nothing_in_graph).counts()["triples"] == 91_631 + from_dbpedia
+    with pytest.raises(ValueError, match="dbpedia_links and dbpedia_kg: expected both"):
+        load_dataset(ML100K, "recbole", dbpedia_kg=derived / "ml-100k_dbpedia.kg.tsv")
