@@ -10,10 +10,12 @@
    simple paths (`nx.shortest_simple_paths`) from a virtual "history" node to the
    target, with cost
 
-       cost(path) = hops + α · Σ_{interior nodes n} log(1 + deg(n))
+       cost(path) = hops + Σ_{interior nodes n} (α · log(1 + deg(n)) + β · [n has no name])
 
    where deg is the node's degree in the run's KG: a shared author of five books says
-   more than a shared genre of five thousand, and a short path beats a long one. Paths
+   more than a shared genre of five thousand, a short path beats a long one, and a path
+   that can name its entities beats one through nameless ones (ML-100K's Freebase MIDs
+   beside its DBpedia names). Paths
    through a second history item are skipped (that item's own, shorter path is listed).
    Paths that cannot be told without an id (an unnamed entity of no telling type, such
    as a Satori node, is all they pass through) are skipped.
@@ -34,6 +36,9 @@ import networkx as nx
 from tailgraph.encoders import humanize_name
 
 RARITY_WEIGHT = 0.5  # α above: one hop ≈ the rarity cost of an entity with ~6 neighbours
+# β above: a node without a name ("a director") costs one hop more than a named one, so a
+# path that can name what the items share ("actor Helen Hunt") ranks first.
+UNNAMED_COST = 1.0
 SOURCE = ("history", "")
 
 
@@ -98,7 +103,8 @@ def rank_paths(
     def node_cost(key: tuple[str, str]) -> float:
         if key in (target_key, SOURCE) or (key[0] == "Item" and key[1] in history):
             return 0.0
-        return RARITY_WEIGHT * math.log1p(degree.get(key, 1))
+        unnamed = UNNAMED_COST if display_name(info[key]) is None else 0.0
+        return RARITY_WEIGHT * math.log1p(degree.get(key, 1)) + unnamed
 
     for nodes, steps in paths:
         for node in nodes:

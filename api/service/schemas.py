@@ -267,9 +267,10 @@ class ExplanationPath(BaseModel):
     sentence: str
     hops: int
     cost: float = Field(
-        description="The path's rank key, lower = better: hops + 0.5·Σ log(1 + KG degree) "
-        "over its interior nodes, so a short path through rare entities (an author of five "
-        "books) beats one through a hub (a genre of thousands)."
+        description="The path's rank key, lower = better: hops + Σ over its interior nodes of "
+        "0.5·log(1 + KG degree), + 1 for a node without a name, so a short path through rare, "
+        "named entities (an author of five books) beats one through a hub (a genre of "
+        "thousands)."
     )
     nodes: list[PathNode]
     steps: list[PathStep]

@@ -184,6 +184,22 @@ def test_an_opaque_id_is_never_shown_as_a_name() -> None:
     assert all("m." not in s for s in sentences)
 
 
+def test_a_path_that_names_its_entity_ranks_before_a_nameless_one() -> None:
+    # ML-100K with DBpedia names: the same director as a Freebase MID and as a DBpedia name.
+    liked, target = _node("Item", "a"), _node("Item", "t")
+    mid = Node("m.0d_skg", "Entity", "", "film.director")
+    named = Node("dbpedia:Jane_Doe", "Entity", "Jane Doe", "director")
+    steps = [Step("R", True), Step("R", False)]
+    degree = {("Entity", "m.0d_skg"): 3, ("Entity", "dbpedia:Jane_Doe"): 3}
+    ranked = rank_paths([([liked, mid, target], steps), ([liked, named, target], steps)],
+                        {"a"}, "t", degree, limit=2)  # fmt: skip
+    assert [p.sentence for p in ranked] == [
+        "You liked A, which shares director Jane Doe with T.",
+        "You liked A, which shares a director with T.",
+    ]
+    assert ranked[1].cost == pytest.approx(ranked[0].cost + 1.0)
+
+
 def _dataset_vocabulary() -> dict[str, tuple[set[str], set[str]]]:
     """Relation types and entity types of both public datasets (as imported) and the sample."""
     from tailgraph.kg.adapters import load_dataset
