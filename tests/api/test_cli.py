@@ -59,7 +59,7 @@ def test_db_status_checks_the_configured_graph(store: GraphStore, cli_env: dict[
     [
         (["-o", "descripton=x"],
          "error: recbole option 'descripton': unknown; expected one of descriptions, "
-         "entity_prefix, field_sep, seq_sep"),
+         "entity_prefix, field_sep, seq_sep, dbpedia_links, dbpedia_kg"),
         (["-o", "descriptions"], "error: --option: expected key=value, found 'descriptions'"),
     ],
 )  # fmt: skip
