@@ -19,7 +19,6 @@ Parameters are declared in that block as `$name` or `$name: type`; `int`, `float
 `bool` and `string` are the types the command line converts `-p name=value` to
 (`declared_types`). Every `$name` of the statement itself is a parameter it needs
 (`statement_parameters`).
->>>>>>> 9c75a74 (CLI traps: tailgraph cypher -p values are strings unless typed (name:int=10) or declared by the statement ($limit: int in its header), missing/unknown parameters named, '0 rows' printed, the statement resolved before the graph is opened (a typo starts no server); adapter options checked against the adapter's parameters and converted to their types (-o descripton=x named the option, not load_recbole's TypeError); a RecBole or HetRec folder imported without --format gets a hint; --config JSON errors name the file and line; db status checks a Neo4j URI (it refused one); the Neo4j driver's extra warning line silenced in the CLI; Ctrl-C during train says re-running resumes (test follows); data/ ignored. Tests: tests/kg/test_cypher.py, tests/api/test_cli.py)
 """
 
 from __future__ import annotations
