@@ -512,7 +512,8 @@ def _launch_train(
     env = {**os.environ, "TAILGRAPH_HOME": str(state.settings.home)}
     if state.settings.graph_uri:
         env["TAILGRAPH_GRAPH_URI"] = state.settings.graph_uri
-    code = subprocess.run(torchrun_command(nproc, "tailgraph.api.cli", args), env=env).returncode
+    command = torchrun_command(nproc, "-m", "tailgraph.api.cli", *args)
+    code = subprocess.run(command, env=env, check=False).returncode
     if code:
         raise typer.Exit(code)
 

@@ -199,8 +199,8 @@ def barrier() -> None:
         dist.barrier()
 
 
-def torchrun_command(nproc: int, module: str, args: list[str]) -> list[str]:
-    """The torchrun command that runs `python -m module args…` in `nproc` processes on this
-    machine (`--standalone`: a rendezvous on a free local port)."""
+def torchrun_command(nproc: int, *target: str) -> list[str]:
+    """The torchrun command that runs `target` (`-m module args…` or `script args…`) in
+    `nproc` processes on this machine (`--standalone`: a rendezvous on a free local port)."""
     return [sys.executable, "-m", "torch.distributed.run", "--standalone",
-            f"--nproc-per-node={nproc}", "-m", module, *args]  # fmt: skip
+            f"--nproc-per-node={nproc}", *target]  # fmt: skip
