@@ -110,10 +110,13 @@ def select_kg(with_kg: Fitted, without_kg: Fitted) -> Fitted:
     """The product model: of the model trained with KG propagation and the same model
     without it, the one with the higher hybrid validation NDCG@20 (`kg_choice`). Its
     seconds are both trainings'; `outcome["kg_selection"]` records the two scores."""
-    scores = {
-        label: validation_ndcg(fitted.model, fitted.model.data, KG_SELECTION_PART)
-        for label, fitted in (("with_kg", with_kg), ("without_kg", without_kg))
-    }
+    # Rank 0's scores (under torchrun only its models are tuned): every rank chooses alike.
+    scores = distributed.from_main(
+        lambda: {
+            label: validation_ndcg(fitted.model, fitted.model.data, KG_SELECTION_PART)
+            for label, fitted in (("with_kg", with_kg), ("without_kg", without_kg))
+        }
+    )
     use_kg = kg_choice(scores["with_kg"], scores["without_kg"])
     chosen = with_kg if use_kg else without_kg
     selection = {"part": KG_SELECTION_PART, **scores, "use_kg": use_kg}

@@ -34,14 +34,13 @@ from tailgraph.gnn.train import NegativeSampler, TrainConfig, fit, seed_everythi
 # over the batch rows; with it (the default) the alignment term averages over the batch's
 # warm positives, a count that differs per shard (`gnn.distributed`).
 MODELS: dict[str, tuple[str, dict[str, Any]]] = {
-    "tailgraph": ("tailgraph", {}),
-    "tailgraph_no_cold_dropout": ("tailgraph", {"cold_dropout": 0.0}),
-    "tailgraph_kg_attention": (
-        "tailgraph", {"use_kg": True, "kg_mode": "attention", "cold_dropout": 0.0}
-    ),
-    "tailgraph_no_kg": ("tailgraph", {"use_kg": False, "cold_dropout": 0.0}),
+    # The product model ("tailgraph") trains these two and keeps the better on validation.
+    "tailgraph": ("tailgraph_kg", {}),
+    "tailgraph_no_kg": ("tailgraph_no_kg", {"cold_dropout": 0.0}),
+    "tailgraph_no_cold_dropout": ("tailgraph_kg", {"cold_dropout": 0.0}),
+    "tailgraph_kg_attention": ("tailgraph_kg_attention", {"cold_dropout": 0.0}),
     "tailgraph_kg_cf_base": (
-        "tailgraph", {"kg_source": "base", "kg_detach": False, "cold_dropout": 0.0}
+        "tailgraph_kg", {"kg_source": "base", "kg_detach": False, "cold_dropout": 0.0}
     ),
     "lightgcn": ("lightgcn", {}),
     "bpr_mf": ("bpr_mf", {}),
@@ -55,7 +54,9 @@ def build(name: str, data: TrainData) -> Recommender:
     factory, changes = MODELS[name]
     seed_everything(SEED)  # as the harness does: the initialisation comes from the seed
     config = HarnessConfig(seed=SEED, tailgraph=TailgraphConfig(**changes))
-    return FACTORIES[factory](RunContext(config, data, None))
+    model = FACTORIES[factory](RunContext(config, data, None))
+    assert isinstance(model, Recommender)  # a model to fit, not a selection among fitted ones
+    return model
 
 
 def params(model: Recommender, prefix: str) -> dict[str, torch.Tensor]:
