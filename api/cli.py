@@ -526,36 +526,97 @@ def train(
     dataset_name: Annotated[
         str, typer.Option("--name", help="Dataset name in the report.")
     ] = "graph",
+    nproc: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Data-parallel training processes on this machine (torchrun; gloo on "
+            "the CPU, NCCL on CUDA).",
+        ),
+    ] = 1,
+    threads: Annotated[int | None, typer.Option(min=1, help="torch threads per process.")] = None,
 ) -> None:
-    """Snapshot the graph, train Tailgraph and every baseline on one split, write a run."""
-    from tailgraph.gnn.harness import run_comparison
+    """Snapshot the graph, train Tailgraph and every baseline on one split, write a run.
+
+    With `--nproc N` the same command runs in N processes under torchrun (as `torchrun
+    --nproc-per-node N -m tailgraph.api.cli train …` does): rank 0 reads the graph, every
+    rank trains on its shard of each batch, rank 0 evaluates and writes the run.
+    """
+    from tailgraph.gnn import distributed
+    from tailgraph.gnn.harness import run_comparison, torch_threads
     from tailgraph.gnn.report import comparison_table, write_report
     from tailgraph.gnn.run_dir import write_run
+    from tailgraph.gnn.train import training_device
     from tailgraph.kg.snapshot import take_snapshot
 
     with user_errors():
         harness = _harness_config(config, set_ or [])
-        with open_graph() as store:
-            snapshot = take_snapshot(store)
     if "tailgraph" not in harness.models:
         _fail("models: the run directory holds the Tailgraph model; include 'tailgraph'")
+    if nproc > 1 and not distributed.launched():
+        _launch_train(nproc, out, config, set_ or [], dataset_name, threads)
+        return
+    torch_threads(threads)
+    with user_errors():
+        distributed.init_from_env(training_device(harness.train.device))
+
+        def read_graph() -> Any:
+            with open_graph() as store:
+                return take_snapshot(store)
+
+        # Rank 0 reads the graph and hands every rank the same snapshot.
+        snapshot = distributed.from_main(read_graph)
     # Checkpoints beside the run: a re-run of an interrupted command resumes from them.
     checkpoints = Path(harness.train.checkpoint_dir or out.parent / f".{out.name}.checkpoints")
     harness = harness.model_copy(
         update={"train": harness.train.model_copy(update={"checkpoint_dir": str(checkpoints)})}
     )
-    console.print(f"checkpoints in {checkpoints} (removed once the run is written)")
+    main = distributed.is_main()
+    if main:
+        console.print(f"checkpoints in {checkpoints} (removed once the run is written)")
     try:
-        result = run_comparison(snapshot, harness, dataset_name, cache_dir=_cache_dir())
+        result = run_comparison(snapshot, harness, dataset_name, cache_dir=_cache_dir(),
+                                verbose=main)  # fmt: skip
     except KeyboardInterrupt:
         # Each model's state is saved after every epoch: the same command carries on.
         _fail(f"interrupted; run the same command again to resume from {checkpoints}", code=130)
+    if not main:
+        return
     assert result.model is not None
     write_run(out, snapshot, result.model, result.data, result.metrics,
               {"harness": harness.as_dict(), "dataset": dataset_name}, write_report)  # fmt: skip
     shutil.rmtree(checkpoints, ignore_errors=True)
     console.print(comparison_table(result.metrics["models"]), markup=False, highlight=False)
     console.print(f"run written to {out}")
+
+
+def _launch_train(
+    nproc: int,
+    out: Path,
+    config: Path | None,
+    overrides: list[str],
+    dataset_name: str,
+    threads: int | None,
+) -> None:
+    """Run this `train` command in `nproc` processes under torchrun; exit with its code."""
+    import os
+    import subprocess
+
+    from tailgraph.gnn.distributed import torchrun_command
+
+    with user_errors(), open_graph():
+        pass  # start the embedded server once, before the ranks look for it
+    args = ["train", "--out", str(out), "--name", dataset_name]
+    args += ["--config", str(config)] if config is not None else []
+    args += [part for pair in overrides for part in ("--set", pair)]
+    args += ["--threads", str(threads)] if threads else []
+    env = {**os.environ, "TAILGRAPH_HOME": str(state.settings.home)}
+    if state.settings.graph_uri:
+        env["TAILGRAPH_GRAPH_URI"] = state.settings.graph_uri
+    command = torchrun_command(nproc, "-m", "tailgraph.api.cli", *args)
+    code = subprocess.run(command, env=env, check=False).returncode
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command("evaluate")

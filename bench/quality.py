@@ -14,6 +14,11 @@ input, for the models in `--models`) and stops; `--prepared DIR` trains from the
 graph server and no text model — to run the benchmark on a machine that has a GPU but not
 the rest. Item text embeddings travel exactly; entity text rows in float16 (see
 `save_prepared`).
+
+Data-parallel (`gnn.distributed`): `torchrun --nproc-per-node N bench/quality.py --prepared
+DIR …` trains every model in N processes (each rank `--threads` threads); rank 0 evaluates,
+writes the per-seed files and prints. `train.batch_size` stays the global batch, so the
+run computes what one process computes.
 """
 
 from __future__ import annotations
@@ -33,9 +38,11 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 from tailgraph.encoders import TextEncoder
+from tailgraph.gnn import distributed
 from tailgraph.gnn.config import harness_config
 from tailgraph.gnn.features import TextFeatures, text_features
 from tailgraph.gnn.harness import ALL_MODELS, KG_SELECTION_PART, kg_choice, run_comparison
+from tailgraph.gnn.train import training_device
 from tailgraph.kg.adapters import load_dataset
 from tailgraph.kg.embedded import EmbeddedServer, exit_cleanly_on_sigterm
 from tailgraph.kg.importer import import_dataset
@@ -75,6 +82,10 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, dict[str, list[float]]]:
                 row.setdefault(f"{group} {name}", []).append(block.get(name, float("nan")))
             for key in ("coverage@20", "mean_popularity@20", "train_seconds", "eval_seconds"):
                 row.setdefault(key, []).append(metrics[key])
+            # Wall time per epoch: the training steps and rank 0's validation after each.
+            epochs = metrics.get("epochs_run") or 0
+            per_epoch = metrics["train_seconds"] / epochs if epochs else float("nan")
+            row.setdefault("epoch_seconds", []).append(per_epoch)
     return out
 
 
@@ -83,6 +94,7 @@ def print_table(dataset: str, summary: dict[str, dict[str, list[float]]]) -> Non
         "coverage@20",
         "mean_popularity@20",
         "train_seconds",
+        "epoch_seconds",
         "eval_seconds",
     ]
     print(f"\n## {dataset} (mean ± std over seeds)\n")
@@ -92,7 +104,8 @@ def print_table(dataset: str, summary: dict[str, dict[str, list[float]]]) -> Non
         cells = []
         for column in columns:
             mean, std = mean_std(row[column])
-            plain = column in ("mean_popularity@20", "train_seconds", "eval_seconds")
+            plain = column in ("mean_popularity@20", "train_seconds", "epoch_seconds",
+                               "eval_seconds")  # fmt: skip
             cells.append(f"{mean:.1f}" if plain else f"{mean:.4f} ± {std:.4f}")
         print(f"| {model} | " + " | ".join(cells) + " |", flush=True)
 
@@ -307,11 +320,14 @@ def run_seeds(
             key, _, value = pair.partition("=")
             raw[key] = value
         config = harness_config(raw)
-        print(f"# {label} seed {seed}", flush=True)
+        if distributed.is_main():
+            print(f"# {label} seed {seed}", flush=True)
         if torch.cuda.is_available():
             torch.cuda.reset_peak_memory_stats()
         seed_started = time.perf_counter()
         result = run_comparison(snapshot, config, name, features=features)
+        if not distributed.is_main():
+            continue  # rank 0 evaluated; it reports
         # Peak RSS is per process: run one dataset per process to read it per dataset.
         metrics = {
             **result.metrics,
@@ -362,6 +378,11 @@ def main() -> None:
     inputs.add_argument("--prepared", type=Path, help="train from a --prepare folder")
     args = parser.parse_args()
     exit_cleanly_on_sigterm()  # a killed run still stops its graph server
+    if distributed.launched():
+        if args.prepared is None:
+            raise SystemExit("under torchrun, train from a --prepare folder: --prepared DIR")
+        settings = harness_config(dict(pair.partition("=")[::2] for pair in args.set))
+        distributed.init_from_env(training_device(settings.train.device))
     if args.summarise:
         summarise_files([args.out, *args.merge], args.datasets, args.text, args.tag, args.seeds)
         return
@@ -394,10 +415,13 @@ def main() -> None:
             prep_s = None if args.prepared else time.perf_counter() - started
             for text in args.text:
                 runs = run_seeds(name, text, snapshot, features, args)
+                if not distributed.is_main():
+                    continue
                 label = condition(name, text, args.tag)
                 report["datasets"][label] = report_dataset(label, runs, prep_s)
-    if args.prepare is not None:
+    if args.prepare is not None or not distributed.is_main():
         return
+    report["processes"] = distributed.world_size()
     report["peak_rss_mb"] = _peak_rss_mb()
     sys.stdout.write(json.dumps(report) + "\n")
 

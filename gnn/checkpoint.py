@@ -5,7 +5,9 @@ One safetensors file per model, rewritten atomically after every epoch:
 - tensors: `model.*` (the weights now), `best.*` (the best epoch's weights), `optim.<i>.<k>`
   (the optimiser's per-parameter state: Adam's step and moments), `rng.batches` (the
   generator of batches and negatives), `rng.cpu` (torch's global CPU generator: cold
-  dropout, neighbour sampling, dropout on the CPU) and `rng.cuda` (when on CUDA);
+  dropout, neighbour sampling, dropout on the CPU), `rng.cpu.<r>` for every rank r > 0 of
+  a data-parallel run (`gnn.distributed`: a rank's draws may differ from rank 0's) and
+  `rng.cuda` (when on CUDA);
 - metadata: the fingerprint, the epoch, the early-stopping state (best score and epoch,
   epochs without improvement, the validation curve, whether it stopped training), and the
   optimiser's parameter groups.
@@ -76,7 +78,10 @@ def save(
     best_state: dict[str, torch.Tensor] | None,
     optimizer: torch.optim.Optimizer,
     batches: torch.Generator,
+    rank_states: list[torch.Tensor] | None = None,
 ) -> None:
+    """`rank_states`: every rank's global CPU generator state, rank 0's first (the
+    default: this process's)."""
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     for k, v in (best_state or {}).items():
         tensors[f"best.{k}"] = v.detach().cpu().contiguous()
@@ -85,7 +90,10 @@ def save(
         for name, value in state.items():
             tensors[f"optim.{index}.{name}"] = torch.as_tensor(value).cpu().contiguous()
     tensors["rng.batches"] = batches.get_state()
-    tensors["rng.cpu"] = torch.get_rng_state()
+    states = rank_states or [torch.get_rng_state()]
+    tensors["rng.cpu"] = states[0]
+    for r, state in enumerate(states[1:], start=1):
+        tensors[f"rng.cpu.{r}"] = state
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         tensors["rng.cuda"] = torch.cuda.get_rng_state()
     metadata = {
@@ -104,9 +112,12 @@ def restore(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
     batches: torch.Generator,
+    rank: int = 0,
 ) -> tuple[Progress, dict[str, torch.Tensor] | None] | None:
     """Load `path` into the model, optimiser and generators; None when there is no
-    checkpoint there or it was written for another fingerprint (other settings or data)."""
+    checkpoint there or it was written for another fingerprint (other settings or data).
+    `rank` (of a data-parallel run) restores that rank's global generator when the
+    checkpoint has it, else rank 0's."""
     if not path.exists():
         return None
     with safe_open(str(path), "pt") as handle:
@@ -127,7 +138,7 @@ def restore(
         {"state": state, "param_groups": json.loads(metadata["param_groups"])}
     )
     batches.set_state(tensors["rng.batches"])
-    torch.set_rng_state(tensors["rng.cpu"])
+    torch.set_rng_state(tensors.get(f"rng.cpu.{rank}", tensors["rng.cpu"]))
     if "rng.cuda" in tensors and torch.cuda.is_available():
         torch.cuda.set_rng_state(tensors["rng.cuda"])
     progress = Progress(**json.loads(metadata["progress"]))

@@ -14,6 +14,10 @@ context for it, so it is trained once per run and its seconds are counted once.
 The text regime (`text`) is a harness setting: `full` (title, description, attributes and
 the names of the item's KG entities) or `title` (title and attributes only: the catalogue
 where the KG is the only source of facts). Every model of a run reads the same text.
+
+Under torchrun (`gnn.distributed`) every rank runs this same comparison: each fits every
+model on its shards of the batches, with rank 0's text features; rank 0 alone tunes,
+evaluates and returns the metrics (the others return an empty `models`).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from typing import Any, Literal
 import torch
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from tailgraph.encoders import TextEncoder
+from tailgraph.gnn import distributed
 from tailgraph.gnn.data import TrainData, build_train_data
 from tailgraph.gnn.evaluate import KG_DEGREE_GROUPS, evaluate
 from tailgraph.gnn.features import TextFeatures, text_features
@@ -114,10 +119,13 @@ def select_kg(with_kg: Fitted, without_kg: Fitted) -> Fitted:
     """The product model: of the model trained with KG propagation and the same model
     without it, the one with the higher hybrid validation NDCG@20 (`kg_choice`). Its
     seconds are both trainings'; `outcome["kg_selection"]` records the two scores."""
-    scores = {
-        label: validation_ndcg(fitted.model, fitted.model.data, KG_SELECTION_PART)
-        for label, fitted in (("with_kg", with_kg), ("without_kg", without_kg))
-    }
+    # Rank 0's scores (under torchrun only its models are tuned): every rank chooses alike.
+    scores = distributed.from_main(
+        lambda: {
+            label: validation_ndcg(fitted.model, fitted.model.data, KG_SELECTION_PART)
+            for label, fitted in (("with_kg", with_kg), ("without_kg", without_kg))
+        }
+    )
     use_kg = kg_choice(scores["with_kg"], scores["without_kg"])
     chosen = with_kg if use_kg else without_kg
     selection = {"part": KG_SELECTION_PART, **scores, "use_kg": use_kg}
@@ -218,7 +226,12 @@ def train_and_tune(model: Recommender, ctx: RunContext, name: str) -> Fitted:
     )
     result = fit(model, model.data, config.train.model_copy(update={"seed": config.seed}),
                  checkpoint)  # fmt: skip
-    tuned = model.tune(lambda part=None: validation_ndcg(model, model.data, part))
+    # Tuning reads validation: rank 0's, as evaluation is.
+    tuned = (
+        model.tune(lambda part=None: validation_ndcg(model, model.data, part))
+        if distributed.is_main()
+        else {}
+    )
     synchronize(model.data.device)
     outcome = {"best_epoch": result.best_epoch, "epochs_run": result.epochs_run, "tuned": tuned}
     if model.equals() is not None:
@@ -254,14 +267,14 @@ def run_comparison(
     """`features(variant)` gives the text embeddings of a text regime ("full", "title");
     by default they come from `encoder` through the cache in `cache_dir`."""
     seed_everything(config.seed)
-    device = training_device(config.train.device)
+    device = distributed.init_from_env(training_device(config.train.device))
     if features is None:
         encoder = encoder or TextEncoder()
 
         def features(variant: str) -> TextFeatures:
             return text_features(snapshot, variant, encoder, cache_dir)
 
-    text = features(config.text)
+    text = distributed.from_main(lambda: features(config.text))  # one encoding, every rank
     split = split_interactions(
         snapshot.interactions, snapshot.num_items, config.seed, config.cold_fraction,
         cold_valid_fraction=config.cold_valid_fraction, order=config.split_order,
@@ -272,6 +285,8 @@ def run_comparison(
     results: dict[str, Any] = {}
     for name in config.models:
         fitted = ctx.fit(name)
+        if not distributed.is_main():
+            continue
         started = time.perf_counter()
         metrics = evaluate_model(fitted.model)
         synchronize(device)
@@ -289,6 +304,7 @@ def run_comparison(
         "seed": config.seed,
         "text": {"regime": config.text, "model": text.model, "stats": text.stats},
         "device": str(device),
+        "processes": distributed.world_size(),
         "models": results,
     }
     return HarnessResult(document, ours, data, split)

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from tailgraph.gnn import distributed
 from tailgraph.gnn.data import build_train_data
 from tailgraph.gnn.features import TextFeatures
 from tailgraph.gnn.harness import HarnessConfig, HarnessResult, run_comparison
@@ -45,7 +46,8 @@ def train_for_serving(
     product = config.model_copy(update={"models": ("tailgraph",)})
     selection = run_comparison(snapshot, product, dataset_name, verbose=verbose,
                                features=features)  # fmt: skip
-    chosen = selection.metrics["models"]["tailgraph"]
+    # Under torchrun rank 0 alone holds the selection's metrics; every rank refits with them.
+    chosen = distributed.from_main(lambda: selection.metrics["models"]["tailgraph"])
     epochs = max(int(chosen["best_epoch"]), 1)
     started = time.perf_counter()
     seed_everything(config.seed)
@@ -53,9 +55,9 @@ def train_for_serving(
         snapshot.interactions, snapshot.num_items, config.seed, cold_fraction=0.0,
         ratios=(1.0, 0.0, 0.0),
     )  # fmt: skip
-    text = features(config.text)
+    text = distributed.from_main(lambda: features(config.text))
     data = build_train_data(snapshot, everything, text.items, text.entities)
-    data = data.to(training_device(config.train.device))
+    data = data.to(distributed.init_from_env(training_device(config.train.device)))
     selected = chosen.get("kg_selection", {}).get("use_kg", config.tailgraph.use_kg)
     model = TailgraphModel(data, config.tailgraph.model_copy(update={"use_kg": selected}))
     budget = config.train.model_copy(

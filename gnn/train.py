@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field
+from tailgraph.gnn import distributed
 from tailgraph.gnn.checkpoint import Progress, fingerprint, restore, save
 from tailgraph.gnn.data import TrainData
 from tailgraph.gnn.evaluate import evaluate
@@ -171,6 +172,28 @@ class NegativeSampler:
         return SharedNegatives(items, self._is_seen(grid, items.expand_as(grid)))
 
 
+def train_step(
+    step: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    users: torch.Tensor,
+    pos: torch.Tensor,
+    neg: torch.Tensor | SharedNegatives,
+    device: torch.device,
+) -> torch.Tensor:
+    """One optimiser step on a global batch (`step`: `gnn.distributed.data_parallel`).
+
+    Under torchrun, this rank computes the loss of its rows only, weighted so that the
+    all-reduced gradient is the single process's gradient of the whole batch.
+    """
+    rows, weight = distributed.shard(len(users))
+    neg = distributed.take_rows(neg, rows).to(device)
+    loss = weight * step(users[rows].to(device), pos[rows].to(device), neg)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss
+
+
 def fit(
     model: Recommender, data: TrainData, config: TrainConfig, checkpoint: Path | None = None
 ) -> TrainResult:
@@ -186,7 +209,8 @@ def fit(
     device = data.device
     model.to(device)
     if not model.trainable:
-        return TrainResult(0, validation_ndcg(model, data), 0, time.perf_counter() - started)
+        score = distributed.from_main(lambda: validation_ndcg(model, data))
+        return TrainResult(0, score, 0, time.perf_counter() - started)
     seed_everything(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
@@ -204,16 +228,18 @@ def fit(
     progress, best_state, key = Progress(), None, ""
     if checkpoint is not None:  # the fingerprint hashes the training pairs: only when needed
         key = fingerprint(model, data, config.model_dump(exclude=NOT_IN_FINGERPRINT))
-        restored = restore(checkpoint, key, model, optimizer, generator)
+        restored = restore(checkpoint, key, model, optimizer, generator, distributed.rank())
         if restored is not None:
             progress, best_state = restored
-            if config.progress:
+            if config.progress and distributed.is_main():
                 done = progress.finished or progress.epoch >= config.epochs
                 state = "finished" if done else f"epoch {progress.epoch}"
                 print(f"{model.name}: resuming from {checkpoint} ({state})", flush=True)
     bar = tqdm(range(progress.epoch + 1, config.epochs + 1), desc=model.name, leave=False,
                initial=progress.epoch, total=config.epochs,
-               disable=not config.progress or progress.finished)  # fmt: skip
+               disable=not config.progress or progress.finished
+               or not distributed.is_main())  # fmt: skip
+    step = distributed.data_parallel(model)  # model.loss, or DDP over it under torchrun
     for epoch in [] if progress.finished else bar:
         model.train()
         order = torch.randperm(n, generator=generator)
@@ -221,11 +247,13 @@ def fit(
             batch = order[start : start + config.batch_size]
             users, pos = train_user[batch], train_item[batch]
             neg = (sampler.shared if shared else sampler.sample)(users, num_negatives)
-            loss = model.loss(users.to(device), pos.to(device), neg.to(device))
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        score = validation_ndcg(model, data) if validated else float("nan")
+            loss = train_step(step, optimizer, users, pos, neg, device)
+        # Rank 0 validates; without a validation set every epoch of the budget runs.
+        score = (
+            distributed.from_main(lambda: validation_ndcg(model, data))
+            if validated
+            else float("nan")
+        )
         progress.epoch = epoch
         progress.curve.append(score)
         bar.set_postfix(valid_ndcg20=f"{score:.4f}", loss=f"{loss.item():.4f}")
@@ -237,7 +265,9 @@ def fit(
         stop = validated and progress.stale >= config.patience and epoch >= min_epochs
         progress.finished = stop  # early stopping; a larger epoch budget may continue
         if checkpoint is not None:
-            save(checkpoint, key, progress, model, best_state, optimizer, generator)
+            states = distributed.rng_states()
+            if distributed.is_main():
+                save(checkpoint, key, progress, model, best_state, optimizer, generator, states)
         if stop:
             break
     if best_state is not None:
