@@ -8,9 +8,9 @@ this module only removes what a list must not hold and takes the best k:
 - `topk` per row; slots that come back −∞ are dropped, so a list never holds an excluded
   item even when fewer than k candidates are left.
 
-One call answers one request (B = 1, the common case: direct indexing, no batch
-bookkeeping) or a micro-batch of requests with their own k, filters and exclusions (one
-`topk` for all rows). The scores are modified in place.
+`top_k_row` answers one request (the common case: direct indexing, no batch bookkeeping),
+`top_k` a micro-batch of requests with their own k, filters and exclusions (one `topk` for
+all rows). The scores are modified in place.
 """
 
 from __future__ import annotations
@@ -37,18 +37,6 @@ def top_k(
     k: one k, or one per row; exclude: per row an index tensor (or None); candidates: [N]
     or [B, N] bool for every row, or per row an [N] bool (or None); None = every item.
     """
-    if len(scores) == 1:
-        row = scores[0]
-        if isinstance(candidates, torch.Tensor):
-            row.masked_fill_(~candidates.reshape(-1), -torch.inf)
-        elif candidates is not None and candidates[0] is not None:
-            row.masked_fill_(~candidates[0], -torch.inf)
-        if exclude is not None and exclude[0] is not None and len(exclude[0]):
-            row[exclude[0]] = -torch.inf
-        size = k if isinstance(k, int) else k[0]
-        values, indices = torch.topk(row, min(size, row.shape[0]))
-        keep = values > -torch.inf
-        return [(values[keep], indices[keep])]
     if isinstance(candidates, torch.Tensor):
         scores.masked_fill_(~candidates, -torch.inf)
     elif candidates is not None:
@@ -71,9 +59,27 @@ def top_k(
     ]
 
 
+def top_k_row(
+    scores: torch.Tensor,
+    k: int,
+    exclude: torch.Tensor | None = None,
+    candidates: torch.Tensor | None = None,
+) -> Ranked:
+    """`top_k` of one row of scores [N] (one request: direct indexing, no batch bookkeeping
+    — a third fewer tensor ops than the batched path, measurable at this size)."""
+    if candidates is not None:
+        scores.masked_fill_(~candidates, -torch.inf)
+    if exclude is not None and len(exclude):
+        scores[exclude] = -torch.inf
+    values, indices = torch.topk(scores, min(k, scores.shape[0]))
+    keep = values > -torch.inf
+    return values[keep], indices[keep]
+
+
 def similar(
     unit_items: torch.Tensor, item: int, k: int, candidates: torch.Tensor | None = None
 ) -> Ranked:
     """Cosine neighbours of one item over unit-normalised item vectors (itself excluded)."""
-    scores = (unit_items @ unit_items[item])[None]
-    return top_k(scores, k, [torch.tensor([item])], candidates)[0]
+    scores = unit_items @ unit_items[item]
+    scores[item] = -torch.inf
+    return top_k_row(scores, k, None, candidates)

@@ -48,7 +48,7 @@ from tailgraph.gnn.models.base import (
 from tailgraph.gnn.models.content_tower import ContentTower
 from tailgraph.gnn.models.kg_cf import KGCFPropagation
 from tailgraph.gnn.models.lightgcn import fixed_graph_lightgcn, normalized_adjacency
-from tailgraph.gnn.ranking import Ranked, top_k
+from tailgraph.gnn.ranking import Ranked, top_k, top_k_row
 from tailgraph.gnn.sampling import IncomingEdges, sample_subgraph
 from torch import nn
 from torch.nn import functional as F
@@ -381,26 +381,26 @@ class TailgraphModel(Recommender):
         log_count: torch.Tensor | None = None,
         relevance: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """s [B, N]:  s(u, i) = ⟨p_u, z_i⟩ + σ_u · std(r)_i − λ_u · log(1 + n_i).
+        """s [B, N] (or [N] for one vector [d]):
 
-        λ: the tail-boost knob (one, or one per row); relevance r [B, N] (a text query's,
-        see `user_vector`), standardised per row and rescaled to the spread σ_u of
-        ⟨p_u, z⟩, so the model ranks within what the text asks for. items [N, d] and
-        log_count [N] default to the cached z and the training counts.
+            s(u, i) = ⟨p_u, z_i⟩ + σ_u · std(r_u)_i − λ_u · log(1 + n_i).
+
+        λ: the tail-boost knob (one, or one per row); relevance r (a text query's, see
+        `user_vector`), standardised per row and rescaled to the spread σ_u of ⟨p_u, z⟩,
+        so the model ranks within what the text asks for. items [N, d] and log_count [N]
+        default to the cached z and the training counts.
         """
         if items is None:
             items = self.cached()["items"]
         if log_count is None:
             log_count = self.log_count[:, 0]
-        if len(user_vectors) == 1:  # one request: a matrix-vector product, fewer tensor ops
-            scores = (items @ user_vectors[0]).unsqueeze(0)
-        else:
-            scores = user_vectors @ items.T
+        # One vector: a matrix-vector product (the hot path of one request).
+        scores = items @ user_vectors if user_vectors.dim() == 1 else user_vectors @ items.T
         if relevance is not None:
-            n = scores.shape[1]
-            spread = scores.std(1, keepdim=True) if n > 1 else torch.ones_like(scores[:, :1])
+            n = scores.shape[-1]
+            spread = scores.std(-1, keepdim=True) if n > 1 else torch.ones_like(scores[..., :1])
             spread = torch.where(spread > 0, spread, 1.0)
-            mean, std = relevance.mean(1, keepdim=True), relevance.std(1, keepdim=True)
+            mean, std = relevance.mean(-1, keepdim=True), relevance.std(-1, keepdim=True)
             scores = scores + spread * (relevance - mean) / std.clamp(min=1e-6)
         if not isinstance(tail_boost, int | float) and len(tail_boost) == 1:
             tail_boost = float(tail_boost[0])
@@ -424,12 +424,28 @@ class TailgraphModel(Recommender):
         log_count: torch.Tensor | None = None,
         relevance: torch.Tensor | None = None,
     ) -> list[Ranked]:
-        """The best k items per user vector: `scores`, then masking and top-k
-        (`gnn.ranking.top_k`: excluded and filtered-out items never come back)."""
-        with torch.no_grad():
+        """The best k items per user vector [B, d]: `scores`, then masking and top-k
+        (`gnn.ranking`: excluded and filtered-out items never come back). The vectors are
+        the detached ones serving holds (no autograd graph is built for them)."""
+        if len(user_vectors) > 1:
             scores = self.scores(user_vectors, tail_boost, items=items, log_count=log_count,
                                  relevance=relevance)  # fmt: skip
             return top_k(scores, k, exclude, candidates)
+        # One request, the hot path: one row of scores, no batch bookkeeping.
+        boost = tail_boost if isinstance(tail_boost, int | float) else tail_boost[0]
+        row = self.scores(user_vectors[0], boost, items=items, log_count=log_count,
+                          relevance=None if relevance is None else relevance[0])  # fmt: skip
+        mask = candidates if isinstance(candidates, torch.Tensor) or candidates is None else (
+            candidates[0]
+        )  # fmt: skip
+        return [
+            top_k_row(
+                row,
+                k if isinstance(k, int) else k[0],
+                None if exclude is None else exclude[0],
+                None if mask is None else mask.reshape(-1),
+            )
+        ]
 
     def embed_new_items(
         self, text: torch.Tensor, links: list[list[tuple[int, int]]]
