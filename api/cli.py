@@ -352,7 +352,7 @@ def encode(
     page_size: Annotated[int, typer.Option(help="Rows streamed from the graph per page.")] = 5000,
 ) -> None:
     """Embed every item and entity text in the graph into the on-disk cache."""
-    from tailgraph.encoders import CachedEncoder, TextEncoder, entity_text, item_text
+    from tailgraph.encoders import CachedEncoder, TextEncoder, entity_text, item_properties_text
 
     totals: dict[str, dict[str, float]] = {}
     with user_errors(), open_graph() as store:
@@ -363,14 +363,12 @@ def encode(
             for page in _pages(store.stream_named(statement, page_size=page_size), page_size):
                 if kind == "items":
                     texts = [
-                        item_text(
-                            row["props"].get("title"), row["props"].get("description"),
-                            {k: v for k, v in row["props"].items()
-                             if k not in ("id", "title", "description")},
+                        item_properties_text(
+                            row["props"],
                             [tuple(pair) for pair in row["related"] if pair[0] is not None],
                         )
                         for row in page
-                    ]  # fmt: skip
+                    ]
                 else:
                     texts = [entity_text(row["name"], row["type"]) for row in page]
                 keys = [f"{kind[:-1] if kind == 'items' else 'entity'}:{row['id']}" for row in page]
