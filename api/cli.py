@@ -402,14 +402,20 @@ def _pages(rows: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str,
         yield page
 
 
-def _harness_config(config_file: Path | None, overrides: list[str]) -> Any:
+def _harness_config(config_file: Path | None, overrides: list[str], compare: bool = False) -> Any:
+    """Settings from the file and `--set`; the models default to the product model alone,
+    `compare` adds every baseline and ablation (`--set models=…` picks them by name)."""
     from tailgraph.gnn.config import harness_config
+    from tailgraph.gnn.harness import ALL_MODELS, PRODUCT
 
     raw: dict[str, Any] = {}
     if config_file is not None:
         raw = json.loads(config_file.read_text())
     for key, value in _parse_pairs(overrides, "--set").items():
         raw[key] = _param_value(value)
+    if compare and "models" in raw:
+        raise ValueError("--compare trains every model; leave it out to pick them with models=")
+    raw.setdefault("models", list(ALL_MODELS if compare else PRODUCT))
     return harness_config(raw)
 
 
@@ -424,18 +430,26 @@ def train(
             help="Override: seed=1, train.epochs=20, tailgraph.dim=32, models=tailgraph,lightgcn",
         ),
     ] = None,
+    compare: Annotated[
+        bool,
+        typer.Option(
+            "--compare",
+            help="Also train every baseline and ablation on the same split (much longer).",
+        ),
+    ] = False,
     dataset_name: Annotated[
         str, typer.Option("--name", help="Dataset name in the report.")
     ] = "graph",
 ) -> None:
-    """Snapshot the graph, train Tailgraph and every baseline on one split, write a run."""
+    """Snapshot the graph, train Tailgraph (with `--compare`: and every baseline and
+    ablation, on one split), write a run."""
     from tailgraph.gnn.harness import run_comparison
     from tailgraph.gnn.report import comparison_table, write_report
     from tailgraph.gnn.run_dir import write_run
     from tailgraph.kg.snapshot import take_snapshot
 
     with user_errors():
-        harness = _harness_config(config, set_ or [])
+        harness = _harness_config(config, set_ or [], compare)
         with open_graph() as store:
             snapshot = take_snapshot(store)
     if "tailgraph" not in harness.models:
