@@ -444,7 +444,7 @@ def encode(
     page_size: Annotated[int, typer.Option(help="Rows streamed from the graph per page.")] = 5000,
 ) -> None:
     """Embed every item and entity text in the graph into the on-disk cache."""
-    from tailgraph.encoders import CachedEncoder, TextEncoder, entity_text, item_text
+    from tailgraph.encoders import CachedEncoder, TextEncoder, entity_text, item_properties_text
 
     totals: dict[str, dict[str, float]] = {}
     with user_errors(), open_graph() as store:
@@ -455,14 +455,12 @@ def encode(
             for page in _pages(store.stream_named(statement, page_size=page_size), page_size):
                 if kind == "items":
                     texts = [
-                        item_text(
-                            row["props"].get("title"), row["props"].get("description"),
-                            {k: v for k, v in row["props"].items()
-                             if k not in ("id", "title", "description")},
+                        item_properties_text(
+                            row["props"],
                             [tuple(pair) for pair in row["related"] if pair[0] is not None],
                         )
                         for row in page
-                    ]  # fmt: skip
+                    ]
                 else:
                     texts = [entity_text(row["name"], row["type"]) for row in page]
                 keys = [f"{kind[:-1] if kind == 'items' else 'entity'}:{row['id']}" for row in page]
@@ -496,8 +494,11 @@ def _pages(rows: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str,
         yield page
 
 
-def _harness_config(config_file: Path | None, overrides: list[str]) -> Any:
+def _harness_config(config_file: Path | None, overrides: list[str], compare: bool = False) -> Any:
+    """Settings from the file and `--set`; the models default to the product model alone,
+    `compare` adds every baseline and ablation (`--set models=…` picks them by name)."""
     from tailgraph.gnn.config import harness_config
+    from tailgraph.gnn.harness import ALL_MODELS, PRODUCT
 
     raw: dict[str, Any] = {}
     if config_file is not None:
@@ -509,6 +510,9 @@ def _harness_config(config_file: Path | None, overrides: list[str]) -> Any:
             _fail(f"{config_file}: expected a JSON object of settings, found {type(raw).__name__}")
     for key, value in _parse_pairs(overrides, "--set").items():
         raw[key] = _param_value(value)
+    if compare and "models" in raw:
+        raise ValueError("--compare trains every model; leave it out to pick them with models=")
+    raw.setdefault("models", list(ALL_MODELS if compare else PRODUCT))
     return harness_config(raw)
 
 
@@ -523,6 +527,13 @@ def train(
             help="Override: seed=1, train.epochs=20, tailgraph.dim=32, models=tailgraph,lightgcn",
         ),
     ] = None,
+    compare: Annotated[
+        bool,
+        typer.Option(
+            "--compare",
+            help="Also train every baseline and ablation on the same split (much longer).",
+        ),
+    ] = False,
     dataset_name: Annotated[
         str, typer.Option("--name", help="Dataset name in the report.")
     ] = "graph",
@@ -536,7 +547,8 @@ def train(
     ] = 1,
     threads: Annotated[int | None, typer.Option(min=1, help="torch threads per process.")] = None,
 ) -> None:
-    """Snapshot the graph, train Tailgraph and every baseline on one split, write a run.
+    """Snapshot the graph, train Tailgraph (with `--compare`: and every baseline and
+    ablation, on one split), write a run.
 
     With `--nproc N` the same command runs in N processes under torchrun (as `torchrun
     --nproc-per-node N -m tailgraph.api.cli train …` does): rank 0 reads the graph, every
@@ -550,11 +562,11 @@ def train(
     from tailgraph.kg.snapshot import take_snapshot
 
     with user_errors():
-        harness = _harness_config(config, set_ or [])
+        harness = _harness_config(config, set_ or [], compare)
     if "tailgraph" not in harness.models:
         _fail("models: the run directory holds the Tailgraph model; include 'tailgraph'")
     if nproc > 1 and not distributed.launched():
-        _launch_train(nproc, out, config, set_ or [], dataset_name, threads)
+        _launch_train(nproc, out, config, set_ or [], dataset_name, threads, compare)
         return
     torch_threads(threads)
     with user_errors():
@@ -597,6 +609,7 @@ def _launch_train(
     overrides: list[str],
     dataset_name: str,
     threads: int | None,
+    compare: bool = False,
 ) -> None:
     """Run this `train` command in `nproc` processes under torchrun; exit with its code."""
     import os
@@ -610,6 +623,7 @@ def _launch_train(
     args += ["--config", str(config)] if config is not None else []
     args += [part for pair in overrides for part in ("--set", pair)]
     args += ["--threads", str(threads)] if threads else []
+    args += ["--compare"] if compare else []
     env = {**os.environ, "TAILGRAPH_HOME": str(state.settings.home)}
     if state.settings.graph_uri:
         env["TAILGRAPH_GRAPH_URI"] = state.settings.graph_uri

@@ -276,7 +276,6 @@ def free_port() -> int:
 def scoring_ceiling(run_dir: Path, users: list[str], k: int, batch: int) -> dict[str, Any]:
     """The service's own scorer on the same requests, no HTTP: batch 1 and batched."""
     import torch
-    from tailgraph.api.service.scoring import top_k
     from tailgraph.api.service.state import load_state
 
     torch.set_num_threads(1)  # as the server (TAILGRAPH_API_TORCH_THREADS default)
@@ -284,19 +283,19 @@ def scoring_ceiling(run_dir: Path, users: list[str], k: int, batch: int) -> dict
     cat = state.catalogue
     index = [state.users.index[u] for u in users]
     for u in index[:200]:  # warm-up
-        top_k(state.user_vector(u)[None], cat.z, cat.log_count, k, 0.0, [state.seen(u)])
+        cat.recommend(state.user_vector(u)[None], k, [state.seen(u)])
     single = []
     started = time.perf_counter()
     for u in index:
         t0 = time.perf_counter()
-        top_k(state.user_vector(u)[None], cat.z, cat.log_count, k, 0.0, [state.seen(u)])
+        cat.recommend(state.user_vector(u)[None], k, [state.seen(u)])
         single.append(time.perf_counter() - t0)
     single_seconds = time.perf_counter() - started
     started = time.perf_counter()
     for start in range(0, len(index), batch):
         rows = index[start : start + batch]
         vectors = torch.stack([state.user_vector(u) for u in rows])
-        top_k(vectors, cat.z, cat.log_count, k, 0.0, [state.seen(u) for u in rows])
+        cat.recommend(vectors, k, [state.seen(u) for u in rows])
     batched_seconds = time.perf_counter() - started
     single.sort()
     return {

@@ -39,7 +39,8 @@ from pathlib import Path
 import torch
 from safetensors import safe_open
 from safetensors.torch import save as safetensors_bytes
-from tailgraph.encoders.atomic_files import TEMP_PREFIX, atomic_write_bytes
+
+from tailgraph.atomic import TEMP_PREFIX, atomic_write_bytes
 
 CACHE_FORMAT = "tailgraph-embedding-cache/1"
 HASH_BYTES = 32

@@ -18,20 +18,41 @@ _DTYPES: dict[str, torch.dtype] = {
 }
 
 
-def resolve_device(requested: str = "auto") -> torch.device:
-    """Turn ``auto``/``cpu``/``cuda``/``cuda:1``/``mps`` into a usable :class:`torch.device`."""
+def resolve_device(
+    requested: str = "auto",
+    setting: str = "encoder device",
+    kinds: tuple[str, ...] = ("cpu", "cuda", "mps"),
+) -> torch.device:
+    """The usable torch device for ``auto`` or a device name (``cpu``, ``cuda``, ``cuda:1``,
+    ``mps``), among ``kinds``; a ``ValueError`` naming ``setting`` otherwise.
+
+    ``auto`` is CUDA, then Apple MPS (when allowed), then the CPU. The one device resolver:
+    the encoders use every kind, training (``gnn.train.training_device``) CPU and CUDA.
+    """
     name = requested.strip().lower()
+    expected = ", ".join(("auto", *kinds)) + (" or cuda:N" if "cuda" in kinds else "")
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
-        if torch.backends.mps.is_available():
+        if "mps" in kinds and torch.backends.mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"encoder device {requested!r} requested, but CUDA is not available")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ValueError(f"{setting}: expected {expected}; got {requested!r}") from None
+    if device.type not in kinds:
+        raise ValueError(f"{setting}: expected {expected}; got {requested!r}")
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"{setting}: {requested!r} asked for, but CUDA is not available")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"{setting}: {requested!r} asked for, but only "
+                f"{torch.cuda.device_count()} CUDA device(s) are present"
+            )
     if device.type == "mps" and not torch.backends.mps.is_available():
-        raise RuntimeError(f"encoder device {requested!r} requested, but MPS is not available")
+        raise ValueError(f"{setting}: {requested!r} asked for, but MPS is not available")
     return device
 
 

@@ -27,8 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tailgraph.encoders.atomic_files import TEMP_PREFIX, atomic_write_bytes
 from tailgraph.encoders.pooling import pooling_modes_from_config
+
+from tailgraph.atomic import TEMP_PREFIX, atomic_write_bytes
 
 DEFAULT_MODEL_ALIASES = frozenset({"sentence-transformers/all-MiniLM-L6-v2", "all-MiniLM-L6-v2"})
 

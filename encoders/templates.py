@@ -153,6 +153,26 @@ def build_item_text(
     raise ValueError(f"item text variant must be one of {ITEM_TEXT_VARIANTS}; got {variant!r}")
 
 
+ITEM_FIELDS = ("id", "title", "description")
+"""The stored item properties that are not attributes (the canonical `items` columns
+`item_id`, `title`, `description`, as the graph and the snapshot store them)."""
+
+
+def item_properties_text(
+    properties: Mapping[str, object],
+    related: Sequence[tuple[str, str]] | None = None,
+    variant: ItemTextVariant = "full",
+) -> str:
+    """The item text of an item's stored properties: `title`, `description`, and every
+    other property but `id` as an attribute. Training (`gnn.data.item_texts`, from the
+    snapshot) and `tailgraph encode` (from the graph) both call this, so the embedding
+    cache hits whichever wrote it."""
+    attributes = {k: v for k, v in properties.items() if k not in ITEM_FIELDS}
+    return build_item_text(
+        variant, properties.get("title"), properties.get("description"), attributes, related
+    )
+
+
 def entity_text(name: object, type: object = None) -> str:
     """``"{name} ({type})"``, or ``"{name}"`` without a type; ``""`` when the name is missing
     (a type alone would make every unnamed entity of that type identical)."""

@@ -31,9 +31,10 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file
 from safetensors.torch import save as safetensors_bytes
-from tailgraph.encoders.atomic_files import atomic_write_bytes
 from tailgraph.gnn.data import TrainData
 from torch import nn
+
+from tailgraph.atomic import atomic_write_bytes
 
 FORMAT = "tailgraph-checkpoint/1"
 

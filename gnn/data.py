@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from tailgraph.encoders import build_item_text, entity_text
+from tailgraph.encoders import entity_text, item_properties_text
 from tailgraph.gnn.split import Split
 from tailgraph.kg.snapshot import GraphSnapshot
 
@@ -122,7 +122,6 @@ def _csr(users: np.ndarray, items: np.ndarray, num_users: int) -> tuple[torch.Te
 def item_texts(snapshot: GraphSnapshot, variant: str = "full") -> list[str]:
     """The encoder's item text for every item (template in `encoders.templates`)."""
     items = snapshot.items
-    attr_columns = [c for c in items.columns if c not in ("id", "title", "description")]
     related: list[list[tuple[str, str]]] = [[] for _ in range(len(items))]
     if variant == "full" and len(snapshot.kg_edges):
         names = {
@@ -134,12 +133,9 @@ def item_texts(snapshot: GraphSnapshot, variant: str = "full") -> list[str]:
             ["head", "relation", "tail_type", "tail"]
         ].itertuples(index=False):
             related[head].append((relation, names[tail_type][tail]))
-    records = items[attr_columns].to_dict("records") if attr_columns else [{}] * len(items)
     return [
-        build_item_text(variant, title, description, attrs, rel)  # type: ignore[arg-type]
-        for title, description, attrs, rel in zip(
-            items["title"], items["description"], records, related, strict=True
-        )
+        item_properties_text(record, rel, variant)  # type: ignore[arg-type]
+        for record, rel in zip(items.to_dict("records"), related, strict=True)
     ]
 
 

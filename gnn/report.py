@@ -17,7 +17,7 @@ COLUMNS = (
 )  # fmt: skip
 
 
-def _value(metrics: dict[str, Any], group: str, name: str) -> float:
+def metric_value(metrics: dict[str, Any], group: str, name: str) -> float:
     block = metrics.get(group, {})
     if group == "hybrid":  # a whole evaluation block: its overall figures
         block = block.get("overall", {})
@@ -31,7 +31,9 @@ def comparison_table(models: dict[str, dict[str, Any]]) -> str:
     header = ["model", *[f"{g} {n}" for g, n in COLUMNS], "coverage@20", "mean pop@20",
               "epochs (best/run)", "train s"]  # fmt: skip
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    shown = {name: [f"{_value(m, g, n):.4f}" for g, n in COLUMNS] for name, m in models.items()}
+    shown = {
+        name: [f"{metric_value(m, g, n):.4f}" for g, n in COLUMNS] for name, m in models.items()
+    }
     best = [
         max((cells[c] for cells in shown.values() if cells[c] != "nan"), key=float, default="")
         for c in range(len(COLUMNS))
@@ -56,7 +58,7 @@ def plot_buckets(models: dict[str, dict[str, Any]], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(10, 4.5))
     width = 0.8 / max(len(models), 1)
     for k, (name, m) in enumerate(models.items()):
-        values = [_value(m, g, "recall@20") for g in groups]
+        values = [metric_value(m, g, "recall@20") for g in groups]
         ax.bar([i + k * width for i in range(len(groups))], values, width, label=name)
     ax.set_xticks([i + 0.4 - width / 2 for i in range(len(groups))], groups)
     ax.set_ylabel("Recall@20")

@@ -19,8 +19,6 @@ Written atomically: into a temporary sibling directory, then renamed, so a reade
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -30,7 +28,9 @@ import torch
 from safetensors.torch import load_file, save_file
 from tailgraph.gnn.data import AttributeColumn, TrainData
 from tailgraph.gnn.models.tailgraph import TailgraphConfig, TailgraphModel
-from tailgraph.kg.snapshot import GraphSnapshot, publish_dir
+from tailgraph.kg.snapshot import GraphSnapshot
+
+from tailgraph.atomic import atomic_dir
 
 DATA_TENSORS = (
     "train_user", "train_item", "item_text", "entity_text", "kg_entities", "kg_edge_index",
@@ -50,9 +50,7 @@ def write_run(
 ) -> Path:
     """Write a complete run directory atomically; `report(dir, metrics)` adds report files."""
     out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
-    try:
+    with atomic_dir(out_dir) as tmp:
         full_config = {
             **config,
             "tailgraph": model.config_dict(),
@@ -89,10 +87,6 @@ def write_run(
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2))
         if report is not None:
             report(tmp, metrics)
-        publish_dir(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out_dir
 
 

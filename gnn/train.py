@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field
+from tailgraph.encoders import resolve_device
 from tailgraph.gnn import distributed
 from tailgraph.gnn.checkpoint import Progress, fingerprint, restore, save
 from tailgraph.gnn.data import TrainData
@@ -76,27 +77,9 @@ class TrainResult:
 
 
 def training_device(requested: str = "auto") -> torch.device:
-    """The torch device for `requested`; a clear error when it is not usable here."""
-    name = requested.strip().lower()
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise ValueError(
-            f"train.device: expected auto, cpu, cuda or cuda:N; got {requested!r}"
-        ) from None
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(f"train.device: {requested!r} asked for, but CUDA is not available")
-        if device.index is not None and device.index >= torch.cuda.device_count():
-            raise ValueError(
-                f"train.device: {requested!r} asked for, but only "
-                f"{torch.cuda.device_count()} CUDA device(s) are present"
-            )
-    elif device.type != "cpu":
-        raise ValueError(f"train.device: expected auto, cpu, cuda or cuda:N; got {requested!r}")
-    return device
+    """The torch device for `requested` (auto, cpu, cuda, cuda:N); a clear error when it is
+    not usable here (`encoders.resolve_device`, the one resolver)."""
+    return resolve_device(requested, setting="train.device", kinds=("cpu", "cuda"))
 
 
 def seed_everything(seed: int) -> None:

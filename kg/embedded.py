@@ -36,6 +36,8 @@ from pathlib import Path
 import redis
 from tailgraph.kg.errors import EmbeddedServerError
 
+from tailgraph.atomic import atomic_write_text
+
 # A unix socket path must fit in sockaddr_un.sun_path (108 bytes on Linux).
 _MAX_SOCKET_PATH = 100
 
@@ -217,13 +219,12 @@ class EmbeddedServer:
 
     def _write_server_json(self) -> None:
         info = {"socket": self.socket_path, "pid": self._pid()}
-        tmp = self.home / "server.json.tmp"
+        path = self.home / "server.json"
         try:
-            tmp.write_text(json.dumps(info))
-            os.replace(tmp, self.home / "server.json")
+            atomic_write_text(path, json.dumps(info))
         except OSError as exc:
             raise EmbeddedServerError(
-                f"cannot write {tmp} (TAILGRAPH_HOME {self.home}): {exc.strerror or exc}"
+                f"cannot write {path} (TAILGRAPH_HOME {self.home}): {exc.strerror or exc}"
             ) from exc
 
     def stop(self, timeout_s: float = 30.0) -> bool:

@@ -18,7 +18,6 @@ Order: schema (constraints/indexes) → entities → items → users → KG trip
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +26,8 @@ from pathlib import Path
 from tailgraph.kg.dataset import Dataset
 from tailgraph.kg.store import GraphStore
 from tailgraph.kg.validate import PreparedImport, validate
+
+from tailgraph.atomic import atomic_write_text
 
 ProgressHook = Callable[[str, int, int], None]
 """(phase label, rows just written, rows in phase) -> None"""
@@ -74,9 +75,7 @@ class _Journal:
 
     def mark(self, phase: str, rows: int) -> None:
         self.done[phase] = rows
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"version": self.VERSION, "rows": self.done}))
-        os.replace(tmp, self.path)
+        atomic_write_text(self.path, json.dumps({"version": self.VERSION, "rows": self.done}))
 
     def finish(self) -> None:
         self.path.unlink(missing_ok=True)

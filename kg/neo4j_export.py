@@ -33,16 +33,16 @@ quotes or newlines survives (`--multiline-fields=true` is in `import.args`).
 from __future__ import annotations
 
 import math
-import shutil
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tailgraph.kg.cypher_files import load_statement
-from tailgraph.kg.snapshot import INTERACTION_FIXED, publish_dir
+from tailgraph.kg.snapshot import INTERACTION_FIXED
 from tailgraph.kg.store import GraphStore
+
+from tailgraph.atomic import atomic_dir
 
 
 class ExportError(ValueError):
@@ -133,15 +133,8 @@ def export_neo4j_admin(store: GraphStore, out_dir: Path, page_size: int = 20_000
     if "," in str(out_dir.resolve()):
         # neo4j-admin separates the files of a group with commas.
         raise ExportError(f"{out_dir}: expected a directory path without commas")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
-    try:
-        summary = _write_all(store, tmp, out_dir, page_size)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    publish_dir(tmp, out_dir)
-    return summary
+    with atomic_dir(out_dir) as tmp:
+        return _write_all(store, tmp, out_dir, page_size)
 
 
 def _write_all(store: GraphStore, tmp: Path, out_dir: Path, page_size: int) -> ExportSummary:

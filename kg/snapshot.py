@@ -20,9 +20,6 @@ edge type per KG relation and endpoint types, e.g. (`item`, `HAS_GENRE`, `entity
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,24 +31,10 @@ from tailgraph.kg.dataset import Dataset
 from tailgraph.kg.store import GraphStore
 from tailgraph.kg.validate import PreparedImport
 
+from tailgraph.atomic import atomic_dir
+
 LABEL_TO_TYPE = {"Item": "item", "Entity": "entity", "User": "user"}
 INTERACTION_FIXED = ("key", "ts", "weight", "rating", "kind")
-
-
-def publish_dir(tmp: Path, out_dir: Path) -> None:
-    """Move a fully written `tmp` directory to `out_dir`, replacing any previous one.
-
-    Each `os.replace` is atomic; a reader sees the old directory or the new one, never
-    a half-written one (between the two renames `out_dir` is briefly absent).
-    """
-    if out_dir.exists():
-        old = out_dir.with_name(f".{out_dir.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(out_dir, old)
-        os.replace(tmp, out_dir)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, out_dir)
 
 
 @dataclass
@@ -101,21 +84,18 @@ class GraphSnapshot:
 
     def save(self, out_dir: Path) -> None:
         """Write atomically: a temp dir beside `out_dir`, then rename."""
-        out_dir = Path(out_dir)
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
-        for name in ("items", "users", "entities", "interactions", "kg_edges"):
-            getattr(self, name).to_parquet(tmp / f"{name}.parquet", index=False)
-        meta = {
-            "items": self.num_items,
-            "users": self.num_users,
-            "entities": self.num_entities,
-            "interactions": len(self.interactions),
-            "kg_edges": len(self.kg_edges),
-            "relations": [list(r) for r in self.relations()],
-        }
-        (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
-        publish_dir(tmp, out_dir)
+        with atomic_dir(out_dir) as tmp:
+            for name in ("items", "users", "entities", "interactions", "kg_edges"):
+                getattr(self, name).to_parquet(tmp / f"{name}.parquet", index=False)
+            meta = {
+                "items": self.num_items,
+                "users": self.num_users,
+                "entities": self.num_entities,
+                "interactions": len(self.interactions),
+                "kg_edges": len(self.kg_edges),
+                "relations": [list(r) for r in self.relations()],
+            }
+            (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
 
     @classmethod
     def from_dataset(cls, dataset: Dataset) -> GraphSnapshot:

@@ -23,7 +23,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-from tailgraph.api.service.scoring import exclusion_rows, top_k
 from tailgraph.api.service.state import Catalogue
 
 
@@ -103,32 +102,12 @@ class ScoringBatcher:
 
 
 def score_batch(chunk: list[_Pending]) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """One matmul + one top-k for requests on the same catalogue."""
-    catalogue = chunk[0].catalogue
-    if len(chunk) == 1:
-        item = chunk[0]
-        excluded = [item.excluded] if item.excluded is not None else None
-        return top_k(item.vector[None], catalogue.z, catalogue.log_count, item.k,
-                     item.tail_boost, excluded, item.candidates)  # fmt: skip
-    scores = torch.stack([item.vector for item in chunk]) @ catalogue.z.T
-    boosts = torch.tensor([item.tail_boost for item in chunk])
-    if bool(boosts.any()):
-        scores -= boosts.unsqueeze(1) * catalogue.log_count.unsqueeze(0)
-    for row, item in enumerate(chunk):
-        if item.candidates is not None:
-            scores[row].masked_fill_(~item.candidates, -torch.inf)
-    excluded = [item.excluded if item.excluded is not None else _EMPTY for item in chunk]
-    rows, columns = exclusion_rows(excluded)
-    if len(columns):
-        scores.index_put_((rows, columns), torch.tensor(-torch.inf))
-    k_max = min(max(item.k for item in chunk), scores.shape[1])
-    values, indices = torch.topk(scores, k_max, dim=1)
-    # Excluded slots (−∞) sort last: each row keeps a prefix, two views per request.
-    finite = (values > -torch.inf).sum(dim=1).tolist()
-    return [
-        (values[row, : min(item.k, n)], indices[row, : min(item.k, n)])
-        for row, (item, n) in enumerate(zip(chunk, finite, strict=True))
-    ]
-
-
-_EMPTY = torch.zeros(0, dtype=torch.long)
+    """One matmul + one top-k for requests on the same catalogue (`Catalogue.recommend`)."""
+    vectors = chunk[0].vector[None] if len(chunk) == 1 else torch.stack([i.vector for i in chunk])
+    return chunk[0].catalogue.recommend(
+        vectors,
+        [item.k for item in chunk],
+        [item.excluded for item in chunk],
+        [item.candidates for item in chunk],
+        [item.tail_boost for item in chunk],
+    )

@@ -34,7 +34,7 @@ from tailgraph.api.service.graph import GraphGateway
 from tailgraph.api.service.observability import Metrics
 from tailgraph.api.service.settings import ServiceSettings
 from tailgraph.api.service.state import NewItem, RunLoadError, ServingState, load_state
-from tailgraph.encoders import TextEncoder, item_text
+from tailgraph.encoders import TextEncoder
 from tailgraph.kg.validate import interaction_key
 
 log = logging.getLogger("tailgraph.api.runtime")
@@ -260,7 +260,7 @@ class Runtime:
             embeddable.append(item)
             links.append(resolved)
         if embeddable:
-            texts = [self._item_text(state, item) for item in embeddable]
+            texts = [state.item_text(item) for item in embeddable]
             vectors = self.encoders.encode(state.text_model, texts)
             state.add_items(embeddable, state.embed(vectors, links), vectors)
         replayed = 0
@@ -325,11 +325,6 @@ class Runtime:
         ids = current.catalogue.ids
         return key, ts, [ids[i] for i in history.tolist() if i >= 0]
 
-    def _item_text(self, state: ServingState, item: NewItem) -> str:
-        return item_text(
-            item.title, item.description, dict(item.attributes), state.related_names(item.links)
-        )
-
     def add_item(self, item: NewItem) -> ServingState:
         """Embed (no retraining), write to the graph, then make it recommendable."""
         state = self.state
@@ -346,7 +341,7 @@ class Runtime:
             raise invalid(
                 [(["body"], "the served model has no content tower; it cannot embed new items")]
             )
-        text = self.encoders.encode(state.text_model, [self._item_text(state, item)])
+        text = self.encoders.encode(state.text_model, [state.item_text(item)])
         z = state.embed(text, [resolved])
         self._write_item_to_graph(state, item)
         with self._writing():
@@ -355,7 +350,7 @@ class Runtime:
                 resolved, problems = current.resolve_links(item.links)
                 if problems:
                     raise invalid([(["body", "links"], "the reloaded run cannot take these links")])
-                text = self.encoders.encode(current.text_model, [self._item_text(current, item)])
+                text = self.encoders.encode(current.text_model, [current.item_text(item)])
                 z = current.embed(text, [resolved])
             if item.id in current.catalogue.index:
                 raise conflict(["body", "id"], f"item {item.id!r} already exists")

@@ -17,7 +17,7 @@ Everything a recommendation needs is precomputed here, once:
   type, node degrees (rarity, for explanations).
 
 Live overlays (`LiveState`) change without retraining: a recorded interaction moves the
-item to the front of the user's history (`TailgraphModel.user_vectors(history=...)`
+item to the front of the user's history (`TailgraphModel.user_vector`
 recomputes p_u once, at write time, so reads stay a lookup) and adds it to the user's seen
 items; an added item is embedded with `embed_new_items` and appended to the catalogue.
 Overlay writes replace whole dict values (a row tensor, a catalogue object) so readers in
@@ -37,15 +37,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+from tailgraph.encoders import item_text
 from tailgraph.gnn.data import HISTORY_LENGTH, AttributeColumn, TrainData
 from tailgraph.gnn.evaluate import popularity_buckets
 from tailgraph.gnn.models.tailgraph import TailgraphModel
+from tailgraph.gnn.ranking import Ranked, similar
 from tailgraph.gnn.run_dir import load_run, read_tables
 from torch.nn import functional as F
 
 BUCKETS = ("head", "mid", "tail")
-QUERY_NEIGHBOURS = 10
-QUERY_TEMPERATURE = 0.05
 COLD = "cold"
 EMPTY = torch.zeros(0, dtype=torch.long)
 
@@ -103,10 +103,29 @@ class Catalogue:
     entity_items: dict[str, torch.Tensor]  # entity id -> indices of items linked to it
     type_mask: dict[str, torch.Tensor]  # entity type -> [N] bool: linked to an entity of it
     num_trained: int
+    model: TailgraphModel = field(repr=False, compare=False)  # scores with the run's formula
     added: dict[str, NewItem] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def recommend(
+        self,
+        vectors: torch.Tensor,
+        k: int | Sequence[int],
+        exclude: Sequence[torch.Tensor | None] | None = None,
+        candidates: torch.Tensor | Sequence[torch.Tensor | None] | None = None,
+        tail_boost: float | Sequence[float] = 0.0,
+        relevance: torch.Tensor | None = None,
+    ) -> list[Ranked]:
+        """The best k of this catalogue for each user vector [B, d]
+        (`TailgraphModel.recommend` over these items, the live-added ones included)."""
+        return self.model.recommend(vectors, k, exclude, candidates, tail_boost, items=self.z,
+                                    log_count=self.log_count, relevance=relevance)  # fmt: skip
+
+    def similar(self, item: int, k: int, candidates: torch.Tensor | None = None) -> Ranked:
+        """Cosine neighbours of one item (`gnn.ranking.similar`)."""
+        return similar(self.unit, item, k, candidates)
 
     def with_items(
         self,
@@ -227,7 +246,7 @@ class ServingState:
         cache = model.cached()
         self.cf_users = cache["cf_users"]
         self.kg = _knowledge_graph(data, tables["entities"])
-        self.catalogue = _catalogue(data, tables["items"], cache["items"], self.kg)
+        self.catalogue = _catalogue(model, data, tables["items"], cache["items"], self.kg)
         self.users = _users(model, data, tables["users"], self.cf_users, cache["items"])
         self.attributes = AttributeVocabulary(data.user_attr_columns) if model.attributes else None
         self.live = LiveState()
@@ -276,7 +295,9 @@ class ServingState:
         row[: len(recent)] = recent
         z = self.catalogue.z
         with torch.no_grad():
-            vector = self.model.user_vectors(torch.tensor([user]), self.cf_users, z, row[None])[0]
+            vector = self.model.user_vector(
+                row[None], users=torch.tensor([user]), items=z, cf_users=self.cf_users
+            )[0]
         seen = self.live.seen.get(user, EMPTY)
         if not bool((seen == item).any()):
             self.live.seen[user] = torch.cat([seen, torch.tensor([item])])
@@ -288,52 +309,33 @@ class ServingState:
         return bool((self.seen(user) == item).any())
 
     # -- anonymous visitors --
-    def anonymous_scores(
+    def visitor_vector(
         self,
         session: torch.Tensor | None,
         query: torch.Tensor | None,
         attributes: torch.Tensor | None,
-    ) -> torch.Tensor:
-        """Scores [N] for a visitor the model does not know, from what the request carries.
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The user vector [1, d] of a visitor the model does not know, and the text
+        relevance [1, N] of the query (None without one), for `Catalogue.recommend`.
 
-        The user tower without an ID embedding: p = attention-pooled session items (most
-        recent first, `pool_history`) + the attribute embeddings + for a query, its
-        pseudo-session: the `QUERY_NEIGHBOURS` items whose LM text is closest to the
-        query, softmax-weighted (temperature `QUERY_TEMPERATURE`), averaged in z. Then
-        s_i = ⟨p, z_i⟩, plus for a query the text relevance cos(q, t_i) standardised and
-        rescaled to the spread of ⟨p, z⟩, so the model ranks within what the text asks
-        for. Measured on sample-small (12 genre queries, share of the genre's items in
-        the top 10): projecting q with `content.project` 0.44, pseudo-session alone 0.60,
-        this blend 0.77, text cosine alone 0.79 — the blend keeps the text's precision
-        while the model picks among the matches (docs/decisions.md).
+        The model's user tower without an ID row (`TailgraphModel.user_vector`): the
+        session items (most recent first) as the history, the attribute codes, the
+        query's relevance r_i = cos(q, t_i) to every item's LM text. Measured on
+        sample-small (12 genre queries, share of the genre's items in the top 10):
+        projecting q with `content.project` 0.44, pseudo-session alone 0.60, with the
+        relevance blended into the scores 0.77, text cosine alone 0.79 — the blend keeps
+        the text's precision while the model picks among the matches (docs/decisions.md).
         """
-        model, z = self.model, self.catalogue.z
-        vector = torch.zeros(self.dim)
-        relevance = None
+        history = None
+        if session is not None and len(session):
+            history = torch.full((1, HISTORY_LENGTH), -1, dtype=torch.long)
+            recent = session[:HISTORY_LENGTH]
+            history[0, : len(recent)] = recent
+        relevance = None if query is None else (self.catalogue.text @ query)[None]
+        codes = None if attributes is None else attributes[None]
         with torch.no_grad():
-            if session is not None and len(session):
-                if model.config.use_history:
-                    history = torch.full((1, HISTORY_LENGTH), -1, dtype=torch.long)
-                    recent = session[:HISTORY_LENGTH]
-                    history[0, : len(recent)] = recent
-                    vector = vector + model.pool_history(torch.zeros(1, self.dim), history, z)[0]
-                else:
-                    vector = vector + z[session].mean(0)
-            if attributes is not None:
-                for a, table in enumerate(model.attributes):
-                    if int(attributes[a]) > 0:
-                        vector = vector + table(attributes[a : a + 1])[0]
-            if query is not None:
-                relevance = self.catalogue.text @ query
-                near = torch.topk(relevance, min(QUERY_NEIGHBOURS, len(relevance)))
-                weights = torch.softmax(near.values / QUERY_TEMPERATURE, 0)
-                vector = vector + (weights[:, None] * z[near.indices]).sum(0)
-            scores = z @ vector
-            if relevance is not None:
-                spread = float(scores.std()) if len(scores) > 1 else 1.0
-                standard = (relevance - relevance.mean()) / relevance.std().clamp(min=1e-6)
-                scores = scores + (spread if spread > 0 else 1.0) * standard
-        return scores
+            vector = self.model.user_vector(history, codes, query=relevance, items=self.catalogue.z)
+        return vector, relevance
 
     # -- filters --
     def candidates(self, entity_id: str | None, entity_type: str | None) -> torch.Tensor | None:
@@ -393,6 +395,12 @@ class ServingState:
             out.append((relation, name))
         return out
 
+    def item_text(self, item: NewItem) -> str:
+        """The text of an added item, by the training template (`encoders.item_text`)."""
+        return item_text(
+            item.title, item.description, dict(item.attributes), self.related_names(item.links)
+        )
+
     def embed(self, text: torch.Tensor, links: list[list[tuple[int, int]]]) -> torch.Tensor:
         return self.model.embed_new_items(text, links)
 
@@ -433,7 +441,7 @@ def _knowledge_graph(data: TrainData, entities: pd.DataFrame) -> KnowledgeGraph:
 
 
 def _catalogue(
-    data: TrainData, items: pd.DataFrame, z: torch.Tensor, kg: KnowledgeGraph
+    model: TailgraphModel, data: TrainData, items: pd.DataFrame, z: torch.Tensor, kg: KnowledgeGraph
 ) -> Catalogue:
     if len(items) != data.num_items or z.shape[0] != data.num_items:
         raise RunLoadError(
@@ -484,6 +492,7 @@ def _catalogue(
         entity_items=entity_items,
         type_mask=type_mask,
         num_trained=data.num_items,
+        model=model,
     )
 
 
@@ -523,7 +532,7 @@ def _users(
         vectors = (
             torch.cat(
                 [
-                    model.user_vectors(batch, cf_users, z)
+                    model.user_vector(users=batch, items=z, cf_users=cf_users)
                     for batch in torch.arange(data.num_users).split(4096)
                 ]
             )

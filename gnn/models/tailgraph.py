@@ -19,6 +19,8 @@ Towers (d = embedding size, I items, U users):
            α = softmax_j(⟨f_u + q, z_j⟩ / √d) over the L most recent items H_u
   (attention-pooled short-term interest: a new interaction changes p_u with no retraining).
 - score    s(u, i) = ⟨p_u, z_i⟩ (− λ · log(1 + n_i) at serving time: the tail-boost knob).
+  `user_vector`, `scores` and `recommend` are the one serving formula: the API, the
+  Python facade and evaluation call them.
 
 Loss: sampled softmax over uniformly drawn negatives (temperature τ) or BPR, plus
     λ_align · mean_i (1 − cos(c_i, sg(f_i)))  over warm positives,
@@ -31,7 +33,7 @@ dropped), so the gate and the content tower learn the cold regime they serve
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import torch
@@ -46,11 +48,16 @@ from tailgraph.gnn.models.base import (
 from tailgraph.gnn.models.content_tower import ContentTower
 from tailgraph.gnn.models.kg_cf import KGCFPropagation
 from tailgraph.gnn.models.lightgcn import fixed_graph_lightgcn, normalized_adjacency
+from tailgraph.gnn.ranking import Ranked, top_k, top_k_row
 from tailgraph.gnn.sampling import IncomingEdges, sample_subgraph
 from torch import nn
 from torch.nn import functional as F
 
 COLD_KG_SCALES = (0.0, 0.5, 1.0)
+# A text query's pseudo-session: its nearest items by LM text, softmax-weighted
+# (`TailgraphModel.user_vector`; measured on the sample in docs/decisions.md).
+QUERY_NEIGHBOURS = 10
+QUERY_TEMPERATURE = 0.05
 
 
 class TailgraphConfig(BaseModel):
@@ -229,17 +236,8 @@ class TailgraphModel(Recommender):
         items: torch.Tensor,
         history: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """p_u for `users`; `history` [B, L] (−1 padded) overrides the training history."""
-        base = cf_users[users]
-        vector = base
-        if self.config.use_history:
-            hist = self.data.history[users] if history is None else history
-            vector = vector + self.pool_history(base, hist, items)
-        if self.attributes:
-            codes = self.data.user_attr[users]
-            for a, table in enumerate(self.attributes):
-                vector = vector + table(codes[:, a])
-        return vector
+        """p_u for `users` (training: the towers' fresh outputs); see `user_vector`."""
+        return self.user_vector(history, users=users, items=items, cf_users=cf_users)
 
     def pool_history(
         self, base: torch.Tensor, history: torch.Tensor, items: torch.Tensor
@@ -321,12 +319,133 @@ class TailgraphModel(Recommender):
         return self._cache
 
     def score(self, users: torch.Tensor, tail_boost: float = 0.0) -> torch.Tensor:
-        cache = self.cached()
-        u = self.user_vectors(users, cache["cf_users"], cache["items"])
-        scores = u @ cache["items"].T
-        if tail_boost:
-            scores = scores - tail_boost * self.log_count.T
+        """Full-catalogue scores [B, I] of known users (evaluation)."""
+        return self.scores(self.user_vector(users=users), tail_boost)
+
+    # ---- the serving formula: the API, the facade and evaluation call these -------------------
+    def user_vector(
+        self,
+        history: torch.Tensor | None = None,
+        attributes: torch.Tensor | None = None,
+        *,
+        users: torch.Tensor | None = None,
+        query: torch.Tensor | None = None,
+        items: torch.Tensor | None = None,
+        cf_users: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """p [B, d] = f + W_h Σ_j α_j z_j + Σ_a A_a[x_a] + Σ_m w_m z_m.
+
+        Known users (`users` [B]): f = f_u, their CF row; `history` None reads their
+        training history, `attributes` None their training codes. Visitors (`users` None):
+        f = 0 (attention from the query vector alone); only what is given counts.
+        history [B, L]: item indices, most recent first, −1 padded; attributes [B, A]:
+        codes (0 = not given, as in training); query [B, N]: the relevance r_i of each item
+        to a text query (cosine of LM texts), whose pseudo-session is its
+        `QUERY_NEIGHBOURS` best items m, w = softmax(r_m / `QUERY_TEMPERATURE`).
+        Without the history tower (`use_history` off) a visitor's history counts as the
+        mean of its items' z. items [N, d]: the item vectors histories index (default:
+        the cached z; serving passes its catalogue, which holds items added live).
+        """
+        cache = self.cached() if items is None or (users is not None and cf_users is None) else {}
+        items = cache["items"] if items is None else items
+        if users is not None:
+            base = (cache["cf_users"] if cf_users is None else cf_users)[users]
+            history = self.data.history[users] if history is None else history
+            if attributes is None and self.attributes:
+                attributes = self.data.user_attr[users]
+        else:
+            given = [t for t in (history, attributes, query) if t is not None]
+            base = items.new_zeros(len(given[0]) if given else 1, items.shape[1])
+        vector = base
+        if history is not None and self.config.use_history:
+            vector = vector + self.pool_history(base, history, items)
+        elif history is not None and users is None:
+            mask = (history >= 0).unsqueeze(2).float()
+            total = (items[history.clamp(min=0)] * mask).sum(1)
+            vector = vector + total / mask.sum(1).clamp(min=1)
+        if attributes is not None:
+            for a, table in enumerate(self.attributes):
+                vector = vector + table(attributes[:, a])
+        if query is not None:
+            near = torch.topk(query, min(QUERY_NEIGHBOURS, query.shape[1]), dim=1)
+            weights = torch.softmax(near.values / QUERY_TEMPERATURE, 1)
+            vector = vector + (weights.unsqueeze(2) * items[near.indices]).sum(1)
+        return vector
+
+    def scores(
+        self,
+        user_vectors: torch.Tensor,
+        tail_boost: float | Sequence[float] = 0.0,
+        *,
+        items: torch.Tensor | None = None,
+        log_count: torch.Tensor | None = None,
+        relevance: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """s [B, N] (or [N] for one vector [d]):
+
+            s(u, i) = ⟨p_u, z_i⟩ + σ_u · std(r_u)_i − λ_u · log(1 + n_i).
+
+        λ: the tail-boost knob (one, or one per row); relevance r (a text query's, see
+        `user_vector`), standardised per row and rescaled to the spread σ_u of ⟨p_u, z⟩,
+        so the model ranks within what the text asks for. items [N, d] and log_count [N]
+        default to the cached z and the training counts.
+        """
+        if items is None:
+            items = self.cached()["items"]
+        if log_count is None:
+            log_count = self.log_count[:, 0]
+        # One vector: a matrix-vector product (the hot path of one request).
+        scores = items @ user_vectors if user_vectors.dim() == 1 else user_vectors @ items.T
+        if relevance is not None:
+            n = scores.shape[-1]
+            spread = scores.std(-1, keepdim=True) if n > 1 else torch.ones_like(scores[..., :1])
+            spread = torch.where(spread > 0, spread, 1.0)
+            mean, std = relevance.mean(-1, keepdim=True), relevance.std(-1, keepdim=True)
+            scores = scores + spread * (relevance - mean) / std.clamp(min=1e-6)
+        if not isinstance(tail_boost, int | float) and len(tail_boost) == 1:
+            tail_boost = float(tail_boost[0])
+        if isinstance(tail_boost, int | float):
+            if tail_boost:
+                scores.add_(log_count, alpha=-tail_boost)
+        elif any(tail_boost):
+            boosts = torch.as_tensor(tail_boost, dtype=scores.dtype, device=scores.device)
+            scores -= boosts.unsqueeze(1) * log_count.unsqueeze(0)
         return scores
+
+    def recommend(
+        self,
+        user_vectors: torch.Tensor,
+        k: int | Sequence[int],
+        exclude: Sequence[torch.Tensor | None] | None = None,
+        candidates: torch.Tensor | Sequence[torch.Tensor | None] | None = None,
+        tail_boost: float | Sequence[float] = 0.0,
+        *,
+        items: torch.Tensor | None = None,
+        log_count: torch.Tensor | None = None,
+        relevance: torch.Tensor | None = None,
+    ) -> list[Ranked]:
+        """The best k items per user vector [B, d]: `scores`, then masking and top-k
+        (`gnn.ranking`: excluded and filtered-out items never come back). The vectors are
+        the detached ones serving holds (no autograd graph is built for them)."""
+        if len(user_vectors) > 1:
+            scores = self.scores(user_vectors, tail_boost, items=items, log_count=log_count,
+                                 relevance=relevance)  # fmt: skip
+            return top_k(scores, k, exclude, candidates)
+        # One request, the hot path: one row of scores, no batch bookkeeping.
+        boost = tail_boost if isinstance(tail_boost, int | float) else tail_boost[0]
+        row = self.scores(user_vectors[0], boost, items=items, log_count=log_count,
+                          relevance=None if relevance is None else relevance[0])  # fmt: skip
+        mask = candidates if isinstance(candidates, torch.Tensor) or candidates is None else (
+            candidates[0]
+        )  # fmt: skip
+        return [
+            top_k_row(
+                row,
+                k if isinstance(k, int) else k[0],
+                None if exclude is None else exclude[0],
+                None if mask is None else mask.reshape(-1),
+            )
+        ]
 
     def embed_new_items(
         self, text: torch.Tensor, links: list[list[tuple[int, int]]]

@@ -8,7 +8,6 @@ from dataclasses import replace
 import torch
 from fastapi.testclient import TestClient
 from tailgraph.api.service.batching import ScoringBatcher
-from tailgraph.api.service.scoring import top_k
 
 from tests.api.conftest import runtime_of
 
@@ -38,8 +37,7 @@ def test_concurrent_requests_share_a_matmul_with_identical_answers(client: TestC
     assert sum(sizes) == len(requests) and len(sizes) == batcher.batches and max(sizes) == 16
     for (u, k, boost, seen, mask), (values, indices) in zip(requests, results, strict=True):
         catalogue = cat if u % 4 else other
-        [(v, i)] = top_k(state.user_vector(u)[None], catalogue.z, catalogue.log_count, k, boost,
-                         None if seen is None else [seen], mask)  # fmt: skip
+        [(v, i)] = catalogue.recommend(state.user_vector(u)[None], k, [seen], mask, boost)
         assert torch.equal(indices, i) and torch.allclose(values, v, atol=1e-6)
 
 

@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
-from tailgraph.encoders.atomic_files import TEMP_PREFIX
 from tailgraph.encoders.cache import EmbeddingCache, text_sha256
 from tailgraph.encoders.cached_encoding import CachedEncoder, encode_with_cache
 from tailgraph.encoders.model_files import model_fingerprint, read_model_spec
 from tailgraph.encoders.settings import EncoderSettings
 from tailgraph.encoders.text_encoder import TextEncoder
+
+from tailgraph.atomic import TEMP_PREFIX
 
 ITEMS = {f"item-{i}": f"Item number {i}: a film about topic {i * 7 % 13}." for i in range(30)}
 

@@ -20,8 +20,10 @@ from tailgraph.encoders import (CachedEncoder, EmbeddingCache, EncoderSettings, 
     EncodeStats, TextEncoder, TEMPLATE_VERSION, encode_with_cache, entity_text, item_text,
     item_title_text, query_text)
 missing = [name for name in encoders.__all__ if not hasattr(encoders, name)]
+# tailgraph.atomic: the package root's leaf helper every package shares (imports nothing)
 ours = sorted({".".join(m.split(".")[:2]) for m in sys.modules
-               if m.startswith("tailgraph.") and not m.startswith("tailgraph.encoders")})
+               if m.startswith("tailgraph.")
+               and not m.startswith(("tailgraph.encoders", "tailgraph.atomic"))})
 print(json.dumps({"missing": missing, "ours": ours, "file": encoders.__file__}))
 """
 

@@ -60,3 +60,15 @@ def test_checker_sees_a_forbidden_import(tmp_path: Path) -> None:
     module.write_text("from gnn.train import fit\n")
     with pytest.raises(AssertionError, match=r"use tailgraph\.gnn\.train"):
         imported_subpackages(module)
+
+
+def test_the_package_root_is_a_leaf() -> None:
+    """`tailgraph/` (the atomic-write helper every package shares) imports none of them;
+    only the lazy `tailgraph.Tailgraph` attribute reaches `api`, on first use."""
+    used = {
+        f.name: imported_subpackages(f)
+        for f in sorted((REPO_ROOT / "tailgraph").glob("*.py"))
+        if f.name != "__init__.py"
+    }
+    assert used and all(not found for found in used.values()), used
+    assert imported_subpackages(REPO_ROOT / "tailgraph" / "__init__.py") == {"api"}

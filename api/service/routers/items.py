@@ -17,7 +17,6 @@ from tailgraph.api.service.schemas import (
     NewItemRequest,
     SimilarItems,
 )
-from tailgraph.api.service.scoring import similar
 from tailgraph.api.service.state import NewItem, ServingState
 
 router = APIRouter(prefix="/items", tags=["items"])
@@ -105,7 +104,7 @@ async def similar_items(
     if index is None:
         raise not_found(["path", "item_id"], f"no item {item_id!r} in the served run")
     mask = candidate_mask(state, entity_id, entity_type, "query")
-    values, indices = similar(catalogue.unit, index, k, mask)
+    values, indices = catalogue.similar(index, k, mask)
     body = (
         f'{{"item_id": {json.dumps(item_id)}, "items": {json_items(catalogue, values, indices)}, '
         f'"run": {json.dumps(str(state.run_dir))}}}'

@@ -8,7 +8,6 @@ from tailgraph.api.service.dependencies import RuntimeDep, StateDep
 from tailgraph.api.service.errors import ApiError, invalid, responses
 from tailgraph.api.service.routers.common import candidate_mask, recommendations_response
 from tailgraph.api.service.schemas import AnonymousRequest, Recommendations
-from tailgraph.api.service.scoring import top_k_of
 from tailgraph.encoders import EmptyTextError
 
 router = APIRouter(tags=["recommendations"])
@@ -51,9 +50,9 @@ def recommend_anonymous(body: AnonymousRequest, runtime: RuntimeDep, state: Stat
             query = runtime.query_vector(state, body.query)
         except EmptyTextError as exc:
             raise invalid([(["body", "query"], str(exc))]) from exc
-    scores = state.anonymous_scores(session, query, codes)
+    vector, relevance = state.visitor_vector(session, query, codes)
     excluded = [session] if body.exclude_seen and len(session) else None
-    [(values, indices)] = top_k_of(
-        scores[None], catalogue.log_count, body.k, body.tail_boost, excluded, mask
+    [(values, indices)] = catalogue.recommend(
+        vector, body.k, excluded, mask, body.tail_boost, relevance=relevance
     )
     return recommendations_response(None, catalogue, values, indices, state.run_dir)

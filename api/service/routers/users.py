@@ -26,7 +26,6 @@ from tailgraph.api.service.schemas import (
     RecommendationFilters,
     Recommendations,
 )
-from tailgraph.api.service.scoring import top_k
 from tailgraph.api.service.state import ServingState
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -80,9 +79,9 @@ async def recommend_response(
             catalogue, vector, options.k, options.tail_boost, excluded, mask
         )
     else:
-        [(values, indices)] = top_k(vector[None], catalogue.z, catalogue.log_count, options.k,
-                                    options.tail_boost, None if excluded is None else [excluded],
-                                    mask)  # fmt: skip
+        [(values, indices)] = catalogue.recommend(
+            vector[None], options.k, [excluded], mask, options.tail_boost
+        )
     return recommendations_response(user_id, catalogue, values, indices, state.run_dir)
 
 
