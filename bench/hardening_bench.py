@@ -44,7 +44,6 @@ import os
 import random
 import re
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -57,7 +56,7 @@ from typing import Any
 from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from api_bench import DEFAULT_DATA, GRAPH_NAME, free_port, prepare_run
+from api_bench import DEFAULT_DATA, GRAPH_NAME, free_port, prepare_run, stop_server
 
 REPO = Path(__file__).resolve().parents[1]
 TEN_MB = 10 * 1024 * 1024
@@ -172,15 +171,6 @@ def start_server(run_dir: Path, work_dir: Path, port: int) -> subprocess.Popen[b
             pass
         time.sleep(0.3)
     raise RuntimeError("server did not become ready")
-
-
-def stop_server(process: subprocess.Popen[bytes]) -> None:
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 def http(port: int, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
