@@ -684,10 +684,12 @@ def demo(
     console.rule("4. encode item and entity text")
     encode()
     console.rule("5. train and evaluate every model on one split")
-    # Ours against every baseline; the ablations live in bench/quality.py (they add minutes).
-    from tailgraph.gnn.harness import BASELINES
+    # Ours against the baselines that train once (EASE included); the ablations and the
+    # peers that retrain per grid setting live in `train --compare` and bench/quality.py.
+    from tailgraph.gnn.harness import BASELINES, RETRAINED_PEERS
 
-    defaults = [f"seed={seed}", "models=" + ",".join(("tailgraph", *BASELINES))]
+    quick = [name for name in BASELINES if name not in RETRAINED_PEERS]
+    defaults = [f"seed={seed}", "models=" + ",".join(("tailgraph", *quick))]
     train(out=out, config=None, set_=[*defaults, *(set_ or [])], dataset_name=f"sample-{size}")
     console.print(f"report: {out / 'report.md'}")
 

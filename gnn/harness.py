@@ -171,6 +171,9 @@ PRODUCT = ("tailgraph",)
 ABLATIONS = ("tailgraph_kg", "tailgraph_no_kg", "tailgraph_shuffled_kg", "tailgraph_removed_kg",
              "tailgraph_kg_attention", "tailgraph_no_text")  # fmt: skip
 BASELINES = tuple(name for name in FACTORIES if not name.startswith("tailgraph"))
+# Peers whose grid retrains them per setting (up to 3 trainings each): `tailgraph demo`
+# leaves them to `tailgraph train --compare` and bench/quality.py.
+RETRAINED_PEERS = ("xsimgcl", "simgcl", "dropoutnet", "aldi")
 ALL_MODELS = (*PRODUCT, *ABLATIONS, *BASELINES)
 
 
