@@ -123,6 +123,10 @@ def test_train_command_writes_a_run_and_clears_its_checkpoints(
     assert "Sparse" not in result.stderr, result.stderr
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_during_train_says_that_re_running_resumes(
     tiny_snapshot: GraphSnapshot, server_home: Path, tmp_path: Path
 ) -> None:
@@ -133,8 +137,10 @@ def test_ctrl_c_during_train_says_that_re_running_resumes(
     command = [sys.executable, "-m", "tailgraph.api.cli", "train", "--out", str(out),
                "--set", "models=tailgraph", "--set", "train.epochs=10000",
                "--set", "train.min_epochs=10000", "--set", "train.progress=false"]  # fmt: skip
+    # SIGINT's default disposition in the child even when this suite runs as a background
+    # job (a shell starts those with SIGINT ignored, and Python keeps an ignored SIGINT).
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, env=env)  # fmt: skip
+                               text=True, env=env, preexec_fn=_default_sigint)  # fmt: skip
     try:
         # Interrupt once the first epoch's checkpoint is on disk; the bound only keeps a hung
         # run from hanging the suite.
@@ -144,7 +150,7 @@ def test_ctrl_c_during_train_says_that_re_running_resumes(
             time.sleep(0.2)
         assert process.poll() is None, process.communicate()
         process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate()
+        _, stderr = process.communicate(timeout=300)
     finally:
         if process.poll() is None:
             process.kill()
