@@ -10,7 +10,7 @@ each call. Both versions run on the same pairs, alternating; each pair is run on
 timing (planner caches warm). Reports the median and p90 per version and whether the two
 return the same set of paths where neither hit its LIMIT.
 
-    python bench/explain_bench.py --other /tmp/explain_paths.old.cypher
+    python bench/explain_bench.py --other explain_paths.old.cypher
     python bench/explain_bench.py --other OLD.cypher --graph-uri bolt://127.0.0.1:7687
 
 The last line of output is one JSON object.

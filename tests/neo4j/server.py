@@ -5,7 +5,7 @@
 `Launcher.java` runs it with Java: Bolt on a loopback port, authentication on, a home
 directory of its own. No Docker, nothing else downloaded.
 
-    python tests/neo4j/server.py --home /tmp/neo4j-home     # prints the URI; Ctrl-C stops it
+    python tests/neo4j/server.py --home .neo4j-test     # prints the URI; Ctrl-C stops it
 
 `Neo4jServer.start()` returns the Bolt URI once the default database is available;
 `stop()` sends SIGTERM and waits for the clean shutdown. The launcher also stops when
